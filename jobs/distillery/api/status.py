@@ -1,0 +1,73 @@
+"""The DistillationRun status: phase, conditions, jobs, artifacts and a numeric summary."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from distillery.api.base import LONG_TEXT, NAME_TEXT, SHORT_TEXT, URI_TEXT, ApiModel
+
+Phase = Literal["Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed"]
+
+
+class Condition(ApiModel):
+    """A Kubernetes condition; lastTransitionTime changes only when status changes."""
+
+    type: str = Field(max_length=NAME_TEXT, description="Condition type, e.g. Collected.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(max_length=NAME_TEXT, description="UpperCamelCase reason.")
+    message: str = Field(default="", max_length=LONG_TEXT, description="Human-readable detail.")
+    last_transition_time: str | None = Field(default=None, max_length=NAME_TEXT, description="RFC 3339 time.")
+    observed_generation: int | None = Field(default=None, ge=0, description="Generation the condition is for.")
+
+
+class PhaseJobs(ApiModel):
+    """Names of the Jobs of the current attempt."""
+
+    collect: str | None = Field(default=None, max_length=SHORT_TEXT, description="Collect Job.")
+    curate: str | None = Field(default=None, max_length=SHORT_TEXT, description="Curate Job.")
+    train: str | None = Field(default=None, max_length=SHORT_TEXT, description="Train Job.")
+    evaluate: str | None = Field(default=None, max_length=SHORT_TEXT, description="Evaluate Job.")
+    publish: str | None = Field(default=None, max_length=SHORT_TEXT, description="Publish Job.")
+
+
+class Artifacts(ApiModel):
+    """Where the attempt's outputs are."""
+
+    prefix: str | None = Field(default=None, max_length=URI_TEXT, description="The attempt's root URI.")
+    dataset: str | None = Field(default=None, max_length=URI_TEXT, description="Curated train.jsonl.")
+    adapter: str | None = Field(default=None, max_length=URI_TEXT, description="Trained adapter.")
+    report: str | None = Field(default=None, max_length=URI_TEXT, description="Evaluation report.")
+
+
+class Summary(ApiModel):
+    """Numbers copied from the phases' summaries (shown by kubectl get)."""
+
+    prompts: int | None = Field(default=None, ge=0, description="Prompts sent to the teacher.")
+    collected: int | None = Field(default=None, ge=0, description="Completions collected.")
+    examples: int | None = Field(default=None, ge=0, description="Training examples kept.")
+    rejected: int | None = Field(default=None, ge=0, description="Completions rejected by curation.")
+    teacher_cost_usd: float | None = Field(default=None, ge=0, alias="teacherCostUSD", description="USD.")
+    teacher_tokens: int | None = Field(default=None, ge=0, description="Teacher input+output tokens.")
+    final_loss: float | None = Field(default=None, description="Last training loss.")
+    contract_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Student pass rate.")
+    base_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Base model pass rate.")
+    teacher_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Teacher pass rate.")
+    verdict: str | None = Field(default=None, max_length=NAME_TEXT, description="viable, marginal or not-ready.")
+    gates_passed: bool | None = Field(default=None, description="Every gate passed.")
+
+
+class DistillationRunStatus(ApiModel):
+    """Observed state, written by the operator (or the local runner)."""
+
+    phase: Phase = Field(default="Pending", description="Where the current attempt is.")
+    observed_generation: int | None = Field(default=None, ge=0, description="Spec generation acted on.")
+    attempt: int = Field(default=0, ge=0, description="Attempt number; a spec change starts a new one.")
+    conditions: list[Condition] = Field(default_factory=list, max_length=32, description="Conditions.")
+    jobs: PhaseJobs = Field(default_factory=PhaseJobs, description="Job names.")
+    artifacts: Artifacts = Field(default_factory=Artifacts, description="Artifact URIs.")
+    summary: Summary = Field(default_factory=Summary, description="Numbers.")
+    start_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Attempt start (RFC 3339).")
+    completion_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Attempt end.")
+    message: str | None = Field(default=None, max_length=LONG_TEXT, description="Last failure, if any.")

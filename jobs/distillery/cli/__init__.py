@@ -1,0 +1,1 @@
+"""Command-line entry points: `distillery` (users) and `distillery-job` (Kubernetes Jobs)."""

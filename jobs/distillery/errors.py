@@ -1,0 +1,48 @@
+"""Every error the project raises on purpose, in one place."""
+
+from __future__ import annotations
+
+
+class DistilleryError(Exception):
+    """Base of every project error; its message is meant for the user as it is."""
+
+
+class ManifestError(DistilleryError):
+    """A manifest that cannot work; `problems` holds one 'field.path: what is wrong' per line."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class StoreError(DistilleryError):
+    """The artifact store failed or was asked for something that is not there."""
+
+
+class ArtifactNotFound(StoreError):
+    """A key that does not exist in the store."""
+
+
+class ContractError(DistilleryError):
+    """An output contract that cannot be compiled (bad CEL rule or JSON Schema)."""
+
+
+class TeacherError(DistilleryError):
+    """The teacher failed in a way retries cannot fix."""
+
+
+class BudgetExceeded(DistilleryError):
+    """Collecting more would exceed the configured budget."""
+
+
+class PhaseInputMissing(DistilleryError):
+    """A phase was started before the phase it depends on wrote its outputs."""
+
+
+class TrainingError(DistilleryError):
+    """Training cannot start or cannot go on (bad data, bad model, no CUDA for QLoRA...)."""
+
+
+class EvaluationError(DistilleryError):
+    """Evaluation cannot run (e.g. held-out prompts leaked into the training set)."""

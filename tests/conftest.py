@@ -1,0 +1,7 @@
+"""Shared fixtures live in tests/fixtures/ (one module per server or model) and load from here."""
+
+pytest_plugins = [
+    "tests.fixtures.s3",
+    "tests.fixtures.anthropic",
+    "tests.fixtures.models",
+]
