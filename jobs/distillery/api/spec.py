@@ -6,7 +6,7 @@ lr 2e-4 with a cosine schedule and 5 warm-up steps, batch 2 x gradient accumulat
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -23,6 +23,8 @@ from distillery.api.base import (
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 RULE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+ShortText = Annotated[str, Field(max_length=SHORT_TEXT)]
+PromptText = Annotated[str, Field(max_length=LONG_TEXT)]
 
 
 def _cel(rule: str, message: str) -> dict[str, Any]:
@@ -66,11 +68,10 @@ class OutputSpec(ApiModel):
     rules: list[OutputRule] = Field(
         default_factory=list, max_length=64, description="CEL rules on the parsed output."
     )
-    labels: list[str] = Field(
+    labels: list[ShortText] = Field(
         default_factory=list,
         max_length=MAX_LIST,
         description="Allowed labels (format label); a completion must be exactly one of them.",
-        json_schema_extra={"items": {"maxLength": SHORT_TEXT}},
     )
 
     @model_validator(mode="after")
@@ -136,6 +137,19 @@ class Budget(ApiModel):
 
 class TeacherSpec(ApiModel):
     """The large model whose completions the student learns from."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(
+            _cel(
+                "self.provider != 'openai-compatible' || has(self.baseUrl)",
+                "baseUrl is required when provider is openai-compatible",
+            ),
+            _cel(
+                "self.mode != 'batch' || self.provider == 'anthropic'",
+                "mode batch needs provider anthropic (Message Batches API)",
+            ),
+        )
+    }
 
     provider: Literal["anthropic", "openai-compatible"] = Field(
         default="anthropic", description="Anthropic Messages API, or an OpenAI-compatible endpoint (vLLM)."
@@ -210,11 +224,10 @@ class PromptSource(ApiModel):
         )
     }
 
-    inline: list[str] | None = Field(
+    inline: list[PromptText] | None = Field(
         default=None,
         max_length=MAX_INLINE_PROMPTS,
         description="Prompts written in the manifest.",
-        json_schema_extra={"items": {"maxLength": LONG_TEXT}},
     )
     config_map: ConfigMapKeyRef | None = Field(
         default=None, description="A ConfigMap key (mounted into the job as a file)."
@@ -273,11 +286,10 @@ class HeuristicFilters(ApiModel):
     """Seed 002's cheap filters; each is off unless set."""
 
     min_words: int | None = Field(default=None, ge=1, description="Reject completions with fewer words.")
-    uncertainty_phrases: list[str] | None = Field(
+    uncertainty_phrases: list[ShortText] | None = Field(
         default=None,
         max_length=MAX_LIST,
         description="Reject completions containing any of these phrases (case-insensitive).",
-        json_schema_extra={"items": {"maxLength": SHORT_TEXT}},
     )
     min_keyword_overlap: float | None = Field(
         default=None, ge=0, le=1, description="Reject when fewer prompt keywords appear in the completion."
@@ -322,12 +334,12 @@ class LoraSpec(ApiModel):
     r: int = Field(default=16, ge=1, le=1024, description="Rank.")
     alpha: int = Field(default=16, ge=1, le=4096, description="Scaling numerator (alpha / r).")
     dropout: float = Field(default=0.0, ge=0, lt=1, description="Dropout on the adapter input.")
-    target_modules: list[str] = Field(
+    target_modules: list[ShortText] = Field(
         default_factory=lambda: list(ALL_PROJECTIONS),
         min_length=1,
         max_length=64,
         description="Module names the adapter wraps (default: all 7 projections).",
-        json_schema_extra={"items": {"maxLength": SHORT_TEXT}},
+        json_schema_extra={"default": list(ALL_PROJECTIONS)},
     )
 
 
@@ -441,6 +453,7 @@ class EvaluationSpec(ApiModel):
         default_factory=lambda: ["base", "teacher"],
         max_length=2,
         description="Models evaluated beside the student.",
+        json_schema_extra={"default": ["base", "teacher"]},
     )
     gates: list[Gate] = Field(default_factory=list, max_length=32, description="Pass / fail thresholds.")
     max_new_tokens: int = Field(default=512, ge=1, le=32_768, description="Generation length for the student.")

@@ -1,0 +1,30 @@
+# Everything installs into .venv from a fresh machine; `make test` and `make demo` are the two
+# commands README.md documents. torch is pinned to the CPU wheel first: an unpinned torch pulls a
+# multi-GB CUDA build.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test demo lint crd
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[jobs,train,operator,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+demo: install
+	$(BIN)/distillery demo
+
+lint: install
+	$(BIN)/ruff check .
+
+crd: install
+	$(BIN)/distillery crd -o crds/distillationruns.distillery.dev.yaml

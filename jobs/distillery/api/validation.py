@@ -1,0 +1,170 @@
+"""Semantic checks of a DistillationRun beyond what the models' types express.
+
+Every problem is one string "field.path: what is wrong (got ...)"; all problems of a manifest are
+reported together so a user fixes them in one go.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distillery.api.manifest import parse_manifest, read_documents
+from distillery.api.resource import KIND, MAX_RUN_NAME, DistillationRun
+from distillery.errors import ManifestError
+
+DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass
+class ManifestReport:
+    """The outcome of validating one document."""
+
+    source: str
+    name: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _check_name(document: dict[str, Any]) -> Iterator[str]:
+    name = (document.get("metadata") or {}).get("name")
+    if not isinstance(name, str) or not name:
+        yield "metadata.name: required (a DNS-1123 label)"
+        return
+    if not DNS_1123_LABEL.match(name):
+        yield f"metadata.name: must be a DNS-1123 label: lowercase letters, digits and '-' (got {name!r})"
+    if len(name) > MAX_RUN_NAME:
+        yield (
+            f"metadata.name: must be at most {MAX_RUN_NAME} characters so Job names fit in 63 "
+            f"(got {len(name)})"
+        )
+
+
+def _check_contract(run: DistillationRun) -> Iterator[str]:
+    from distillery.contract import compile_rule
+    from distillery.errors import ContractError
+
+    output = run.spec.task.output
+    for index, rule in enumerate(output.rules):
+        try:
+            compile_rule(rule.expression)
+        except ContractError as exc:
+            yield f"spec.task.output.rules[{index}].expression: invalid CEL ({exc})"
+    if output.json_schema is not None:
+        import jsonschema
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(output.json_schema)
+        except jsonschema.SchemaError as exc:
+            where = "/".join(str(part) for part in exc.path) or "<root>"
+            yield f"spec.task.output.jsonSchema: not a valid JSON Schema at {where}: {exc.message}"
+
+
+def _check_schedule(run: DistillationRun) -> Iterator[str]:
+    schedule = run.spec.schedule
+    if schedule:
+        from croniter import croniter
+
+        if not croniter.is_valid(schedule):
+            yield f"spec.schedule: not a valid cron expression (got {schedule!r})"
+
+
+def _check_sampling(run: DistillationRun) -> Iterator[str]:
+    samples = run.spec.prompts.expand.samples_per_prompt
+    temperature = run.spec.teacher.temperature
+    if samples > 1 and not temperature:
+        yield (
+            f"spec.prompts.expand.samplesPerPrompt: {samples} samples per prompt need "
+            f"spec.teacher.temperature > 0 (got {temperature})"
+        )
+
+
+def _selected_indices(select: str) -> list[int]:
+    if select == "all":
+        return []
+    indices: list[int] = []
+    for part in select.split(","):
+        low, _, high = part.strip().partition("-")
+        indices.extend(range(int(low), int(high or low) + 1))
+    return indices
+
+
+def _check_modifiers(run: DistillationRun) -> Iterator[str]:
+    sources = run.spec.prompts.sources
+    if not all(source.inline is not None for source in sources):
+        return  # counts of other sources are only known at collect time
+    base_count = sum(len(source.inline or []) for source in sources)
+    for index, modifier in enumerate(run.spec.prompts.expand.modifiers):
+        for part in modifier.select.split(","):
+            low, _, high = part.strip().partition("-")
+            if high and low.isdigit() and int(high) < int(low):
+                yield f"spec.prompts.expand.modifiers[{index}].select: range {part.strip()!r} is reversed"
+        beyond = [i for i in _selected_indices(modifier.select) if i >= base_count]
+        if beyond:
+            yield (
+                f"spec.prompts.expand.modifiers[{index}].select: index {beyond[0]} is out of range "
+                f"({base_count} inline base prompts, indices 0-{base_count - 1})"
+            )
+
+
+def _check_pricing(run: DistillationRun) -> Iterator[str]:
+    teacher = run.spec.teacher
+    budget = teacher.budget
+    if budget.max_cost_usd is None or teacher.pricing is not None:
+        return
+    try:
+        from distillery.pricing import known_price
+    except ImportError:
+        return
+    if known_price(teacher.model) is None:
+        yield (
+            f"spec.teacher.pricing: required when budget.maxCostUSD is set and the model "
+            f"{teacher.model!r} is not in the built-in price table"
+        )
+
+
+SEMANTIC_CHECKS: list[Callable[[DistillationRun], Iterator[str]]] = [
+    _check_contract,
+    _check_schedule,
+    _check_sampling,
+    _check_modifiers,
+    _check_pricing,
+]
+
+
+def validate_document(document: Any, source: str) -> ManifestReport:
+    """All problems of one parsed document (types first, then semantics)."""
+    report = ManifestReport(source=source)
+    if isinstance(document, dict):
+        report.name = (document.get("metadata") or {}).get("name")
+        report.problems.extend(_check_name(document))
+    try:
+        run = parse_manifest(document, source)
+    except ManifestError as exc:
+        report.problems.extend(problem for problem in exc.problems if not problem.startswith("metadata.name"))
+        return report
+    for check in SEMANTIC_CHECKS:
+        report.problems.extend(check(run))
+    return report
+
+
+def validate_file(path: str | Path) -> list[ManifestReport]:
+    """Reports for every DistillationRun document in a file (a file with none is an error)."""
+    path = Path(path)
+    try:
+        documents = read_documents(path)
+    except ManifestError as exc:
+        return [ManifestReport(source=str(path), problems=exc.problems)]
+    runs = [doc for doc in documents if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap"]
+    if not runs:
+        return [ManifestReport(source=str(path), problems=[f"no {KIND} document found"])]
+    many = len(runs) > 1
+    return [
+        validate_document(doc, f"{path}#{index}" if many else str(path)) for index, doc in enumerate(runs)
+    ]

@@ -1,0 +1,16 @@
+"""`distillery demo`: not implemented yet (issue 5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("demo", help="(not implemented yet)")
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    print("distillery demo: not implemented yet", file=sys.stderr)
+    return 2

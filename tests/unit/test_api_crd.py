@@ -1,0 +1,140 @@
+"""The generated CRD: committed file up to date, structural, bounded, CEL compiles, examples fit.
+
+No API server runs here, so these tests hold the schema to the apiextensions rules themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import celpy
+import jsonschema
+import pytest
+import yaml
+
+from distillery.api.crd import CRD_FILENAME, build_crd, crd_schema, render_crd
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(ROOT.glob("examples/*/run.yaml"))
+# Only the user's own JSON Schema may be opaque.
+OPAQUE_ALLOWED = {"spec.task.output.jsonSchema"}
+
+
+def _walk(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    yield path, node
+    for name, child in (node.get("properties") or {}).items():
+        yield from _walk(child, f"{path}.{name}" if path else name)
+    if isinstance(node.get("items"), dict):
+        yield from _walk(node["items"], f"{path}[]")
+
+
+def test_committed_crd_is_up_to_date():
+    committed = (ROOT / "crds" / CRD_FILENAME).read_text(encoding="utf-8")
+    assert committed == render_crd(), "crds/ is stale: run `distillery crd -o crds/" + CRD_FILENAME + "`"
+
+
+def test_crd_identity_status_subresource_and_columns():
+    crd = build_crd()
+    spec = crd["spec"]
+    assert crd["metadata"]["name"] == "distillationruns.distillery.dev"
+    assert spec["names"]["shortNames"] == ["dr"]
+    assert spec["names"]["categories"] == ["distillery"]
+    version = spec["versions"][0]
+    assert version["subresources"] == {"status": {}}
+    columns = {column["name"]: column["jsonPath"] for column in version["additionalPrinterColumns"]}
+    for name in ("Phase", "Examples", "Loss", "Pass rate", "Cost", "Age"):
+        assert name in columns
+    assert columns["Age"] == ".metadata.creationTimestamp"
+
+
+@pytest.mark.parametrize("path,node", list(_walk(crd_schema())), ids=lambda value: str(value)[:60])
+def test_every_node_is_structural_and_bounded(path: str, node: dict[str, Any]):
+    if path == "metadata":
+        return  # the API server owns metadata's schema
+    assert "type" in node, f"{path}: no type"
+    for forbidden in ("$ref", "$defs", "anyOf", "oneOf", "allOf", "not", "title"):
+        assert forbidden not in node, f"{path}: {forbidden} is not allowed in a structural schema"
+    assert not ("properties" in node and "additionalProperties" in node), f"{path}: both properties kinds"
+    if node.get("x-kubernetes-preserve-unknown-fields"):
+        assert path in OPAQUE_ALLOWED, f"{path}: preserve-unknown-fields only on opaque user documents"
+    if node["type"] == "string":
+        assert "maxLength" in node or "enum" in node, f"{path}: unbounded string"
+    if node["type"] == "array":
+        assert "maxItems" in node, f"{path}: unbounded list"
+    assert node["type"] != "null"
+    if isinstance(node.get("exclusiveMinimum"), bool):
+        assert "minimum" in node
+
+
+def test_status_has_an_explicit_schema():
+    status = crd_schema()["properties"]["status"]
+    assert "x-kubernetes-preserve-unknown-fields" not in status
+    assert {"phase", "conditions", "observedGeneration", "attempt", "summary"} <= set(status["properties"])
+
+
+def _rules() -> list[tuple[str, str]]:
+    return [
+        (path, rule["rule"])
+        for path, node in _walk(crd_schema())
+        for rule in node.get("x-kubernetes-validations", [])
+    ]
+
+
+@pytest.mark.parametrize("path,rule", _rules())
+def test_every_cel_validation_compiles(path: str, rule: str):
+    celpy.Environment().compile(rule)
+
+
+def test_there_are_cel_validations_for_cross_field_rules():
+    paths = {path for path, _ in _rules()}
+    assert {"", "spec.teacher", "spec.student", "spec.evaluation.gates[]"} <= paths
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """What kubectl's strict field validation does: unknown fields are errors."""
+    schema = copy.deepcopy(schema)
+    for _, node in _walk(schema):
+        if "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+            node["additionalProperties"] = False
+    schema["properties"]["metadata"] = {"type": "object"}
+    return schema
+
+
+def _evaluate_cel(schema: dict[str, Any], value: Any, path: str = "") -> Iterator[str]:
+    env = celpy.Environment()
+    for rule in schema.get("x-kubernetes-validations", []):
+        result = env.program(env.compile(rule["rule"])).evaluate({"self": celpy.json_to_cel(value)})
+        if not bool(result):
+            yield f"{path}: {rule['message']}"
+    if isinstance(value, dict):
+        for name, child in (schema.get("properties") or {}).items():
+            if name in value:
+                yield from _evaluate_cel(child, value[name], f"{path}.{name}")
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            yield from _evaluate_cel(schema["items"], item, f"{path}[{index}]")
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.parent.name)
+def test_examples_fit_the_generated_crd_schema(example: Path):
+    document = yaml.safe_load(example.read_text(encoding="utf-8"))
+    schema = _strict(crd_schema())
+    jsonschema.Draft4Validator(schema).validate(document)
+    assert list(_evaluate_cel(crd_schema(), document)) == []
+
+
+def test_crd_schema_rejects_what_the_models_reject():
+    document = yaml.safe_load(EXAMPLES[0].read_text(encoding="utf-8"))
+    document["spec"]["student"]["lora"]["temprature"] = 0.3
+    with pytest.raises(jsonschema.ValidationError, match="temprature"):
+        jsonschema.Draft4Validator(_strict(crd_schema())).validate(document)
+    document = yaml.safe_load(EXAMPLES[0].read_text(encoding="utf-8"))
+    document["spec"]["evaluation"]["gates"] = [{"metric": "accuracy"}]
+    assert list(_evaluate_cel(crd_schema(), document)) == [".spec.evaluation.gates[0]: a gate needs min or max"]
+
+
+def test_examples_exist_for_every_seed_task():
+    assert {path.parent.name for path in EXAMPLES} >= {"sinc-scatter", "retrieval-routing", "code-style"}
