@@ -14,7 +14,6 @@ import celpy
 import jsonschema
 import pytest
 import yaml
-
 from distillery.api.crd import CRD_FILENAME, build_crd, crd_schema, render_crd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +132,9 @@ def test_crd_schema_rejects_what_the_models_reject():
         jsonschema.Draft4Validator(_strict(crd_schema())).validate(document)
     document = yaml.safe_load(EXAMPLES[0].read_text(encoding="utf-8"))
     document["spec"]["evaluation"]["gates"] = [{"metric": "accuracy"}]
-    assert list(_evaluate_cel(crd_schema(), document)) == [".spec.evaluation.gates[0]: a gate needs min or max"]
+    assert list(_evaluate_cel(crd_schema(), document)) == [
+        ".spec.evaluation.gates[0]: a gate needs min or max"
+    ]
 
 
 def test_examples_exist_for_every_seed_task():

@@ -134,7 +134,7 @@ def crd_schema() -> dict[str, Any]:
         "x-kubernetes-validations": [
             {
                 "rule": f"self.metadata.name.size() <= {MAX_RUN_NAME}",
-                "message": f"metadata.name must be at most {MAX_RUN_NAME} characters (Job names derive from it)",
+                "message": f"metadata.name must be at most {MAX_RUN_NAME} characters (Job names use it)",
             }
         ],
         "properties": {

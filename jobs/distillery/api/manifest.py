@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,23 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+# Patterns whose regex means little to a reader get a sentence instead.
+PATTERN_HINTS = {
+    r"^(s3|file)://.+": "must be an s3:// or file:// URI",
+}
+_FIELD_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*): (.+)$", re.S)
+
+
+def _value_error(path: str, message: str) -> str:
+    """Model validators say 'field: problem'; attach the field to the model's path."""
+    match = _FIELD_PREFIX.match(message)
+    if match:
+        field, problem = match.groups()
+        path = f"{path}.{field}" if path != "<root>" else field
+        return f"{path}: {problem}"
+    return f"{path}: {message}"
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
     path = _field_path(loc) or "<root>"
@@ -33,16 +51,24 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing":
         return f"{path}: required field is missing"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[
+            kind
+        ]
         bound = next(iter(ctx.values()), "?")
         return f"{path}: must be {op} {bound} (got {got!r})"
     if kind == "literal_error":
         return f"{path}: must be one of {ctx.get('expected', '?')} (got {got!r})"
     if kind == "value_error":
-        message = str(ctx.get("error", error["msg"]))
-        return f"{path}: {message}" if path != "<root>" else message
-    return f"{path}: {error['msg']} (got {got!r})" if got is not None and not isinstance(got, dict) else (
-        f"{path}: {error['msg']}"
+        return _value_error(path, str(ctx.get("error", error["msg"])))
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return f"{path}: {PATTERN_HINTS.get(pattern, f'must match {pattern}')} (got {got!r})"
+    if kind in ("too_short", "too_long"):
+        return f"{path}: {error['msg'].replace('List should have', 'must have')} (got {len(got or [])})"
+    return (
+        f"{path}: {error['msg']} (got {got!r})"
+        if got is not None and not isinstance(got, dict)
+        else (f"{path}: {error['msg']}")
     )
 
 

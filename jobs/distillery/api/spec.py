@@ -93,7 +93,9 @@ class TaskSpec(ApiModel):
     """What the student is trained to do."""
 
     system_prompt: str = Field(
-        min_length=1, max_length=LONG_TEXT, description="System prompt the student is trained and served with."
+        min_length=1,
+        max_length=LONG_TEXT,
+        description="System prompt the student is trained and served with.",
     )
     output: OutputSpec = Field(default_factory=OutputSpec, description="The output contract.")
 
@@ -241,7 +243,9 @@ class PromptSource(ApiModel):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PromptSource:
-        chosen = [name for name in ("inline", "config_map", "uri", "dataset") if getattr(self, name) is not None]
+        chosen = [
+            name for name in ("inline", "config_map", "uri", "dataset") if getattr(self, name) is not None
+        ]
         if len(chosen) != 1:
             raise ValueError(
                 "exactly one of inline, configMap, uri or dataset must be set "
@@ -316,7 +320,10 @@ class CurationSpec(ApiModel):
     )
     dedupe: bool = Field(default=True, description="Remove exact and near-duplicate completions.")
     near_duplicate_threshold: float = Field(
-        default=0.9, gt=0, le=1, description="Jaccard similarity of word shingles above which two are duplicates."
+        default=0.9,
+        gt=0,
+        le=1,
+        description="Jaccard similarity of word shingles above which two are duplicates.",
     )
     judge: JudgeSpec | None = Field(default=None, description="Optional LLM judge.")
     validation_fraction: float = Field(
@@ -362,7 +369,9 @@ class TrainingSpec(ApiModel):
     checkpoint_every_steps: int = Field(
         default=50, ge=1, description="Save a resumable checkpoint to the store every N steps."
     )
-    log_every_steps: int = Field(default=5, ge=1, description="Log loss, learning rate and tokens/s every N steps.")
+    log_every_steps: int = Field(
+        default=5, ge=1, description="Log loss, learning rate and tokens/s every N steps."
+    )
     merge_adapter: bool = Field(default=False, description="Also write the merged model.")
 
 
@@ -397,7 +406,9 @@ class StudentSpec(ApiModel):
     }
 
     base_model: str = Field(
-        min_length=1, max_length=URI_TEXT, description="Hub id, local path, or s3:// prefix of the base model."
+        min_length=1,
+        max_length=URI_TEXT,
+        description="Hub id, local path, or s3:// prefix of the base model.",
     )
     method: Literal["lora", "qlora"] = Field(default="lora", description="LoRA, or QLoRA (4-bit, CUDA only).")
     lora: LoraSpec = Field(default_factory=LoraSpec, description="Adapter shape.")
@@ -456,7 +467,9 @@ class EvaluationSpec(ApiModel):
         json_schema_extra={"default": ["base", "teacher"]},
     )
     gates: list[Gate] = Field(default_factory=list, max_length=32, description="Pass / fail thresholds.")
-    max_new_tokens: int = Field(default=512, ge=1, le=32_768, description="Generation length for the student.")
+    max_new_tokens: int = Field(
+        default=512, ge=1, le=32_768, description="Generation length for the student."
+    )
     batch_size: int = Field(default=8, ge=1, le=1024, description="Generation batch size.")
     judge: JudgeSpec | None = Field(default=None, description="Optional judge scoring each model's answers.")
 
@@ -483,7 +496,9 @@ class StorageSpec(ApiModel):
         pattern=r"^(s3|file)://.+",
         description="Root URI; artifacts go under <uri>/<namespace>/<run>/<attempt>/<phase>/.",
     )
-    endpoint: str | None = Field(default=None, max_length=URI_TEXT, description="S3 endpoint URL (MinIO, moto).")
+    endpoint: str | None = Field(
+        default=None, max_length=URI_TEXT, description="S3 endpoint URL (MinIO, moto)."
+    )
     region: str | None = Field(default=None, max_length=NAME_TEXT, description="S3 region.")
     credentials_secret_ref: S3CredentialsRef | None = Field(default=None, description="S3 credentials.")
 
@@ -492,7 +507,9 @@ class PublishSpec(ApiModel):
     """Promote the adapter when every gate passes and it beats the current champion."""
 
     enabled: bool = Field(default=False, description="Publish after a passing evaluation.")
-    uri: str | None = Field(default=None, max_length=URI_TEXT, description="Where the 'latest' pointer lives.")
+    uri: str | None = Field(
+        default=None, max_length=URI_TEXT, description="Where the 'latest' pointer lives."
+    )
 
 
 class DistillationRunSpec(ApiModel):

@@ -8,7 +8,9 @@ from pydantic import Field
 
 from distillery.api.base import LONG_TEXT, NAME_TEXT, SHORT_TEXT, URI_TEXT, ApiModel
 
-Phase = Literal["Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed"]
+Phase = Literal[
+    "Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed"
+]
 
 
 class Condition(ApiModel):
@@ -19,7 +21,9 @@ class Condition(ApiModel):
     reason: str = Field(max_length=NAME_TEXT, description="UpperCamelCase reason.")
     message: str = Field(default="", max_length=LONG_TEXT, description="Human-readable detail.")
     last_transition_time: str | None = Field(default=None, max_length=NAME_TEXT, description="RFC 3339 time.")
-    observed_generation: int | None = Field(default=None, ge=0, description="Generation the condition is for.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="Generation the condition is for."
+    )
 
 
 class PhaseJobs(ApiModel):
@@ -54,7 +58,9 @@ class Summary(ApiModel):
     contract_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Student pass rate.")
     base_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Base model pass rate.")
     teacher_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Teacher pass rate.")
-    verdict: str | None = Field(default=None, max_length=NAME_TEXT, description="viable, marginal or not-ready.")
+    verdict: str | None = Field(
+        default=None, max_length=NAME_TEXT, description="viable, marginal or not-ready."
+    )
     gates_passed: bool | None = Field(default=None, description="Every gate passed.")
 
 
@@ -68,6 +74,8 @@ class DistillationRunStatus(ApiModel):
     jobs: PhaseJobs = Field(default_factory=PhaseJobs, description="Job names.")
     artifacts: Artifacts = Field(default_factory=Artifacts, description="Artifact URIs.")
     summary: Summary = Field(default_factory=Summary, description="Numbers.")
-    start_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Attempt start (RFC 3339).")
+    start_time: str | None = Field(
+        default=None, max_length=NAME_TEXT, description="Attempt start (RFC 3339)."
+    )
     completion_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Attempt end.")
     message: str | None = Field(default=None, max_length=LONG_TEXT, description="Last failure, if any.")
