@@ -46,3 +46,30 @@ class TrainingError(DistilleryError):
 
 class EvaluationError(DistilleryError):
     """Evaluation cannot run (e.g. held-out prompts leaked into the training set)."""
+
+
+class PromptSourceError(DistilleryError):
+    """A prompt source that cannot be read or expanded (missing file, bad JSONL line, bad select)."""
+
+
+class PricingError(DistilleryError):
+    """A cost cannot be computed where one is required (e.g. a budget on a model with no known price)."""
+
+
+class TeacherCallError(TeacherError):
+    """One teacher call failed; `retryable` says whether another attempt may succeed.
+
+    `retry_after` is the server's requested wait in seconds (None when it gave none); `kind` is a
+    short machine-readable reason (rate_limited, overloaded, server_error, timeout, connection,
+    invalid_response, bad_request, auth...), counted in the collect summary.
+    """
+
+    def __init__(self, message: str, *, kind: str, retryable: bool, retry_after: float | None = None) -> None:
+        self.kind = kind
+        self.retryable = retryable
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class TrainingInterrupted(TrainingError):
+    """Training stopped on a signal (SIGTERM) after saving a checkpoint; a restart resumes from it."""

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from distillery.errors import ArtifactNotFound, StoreError
 from distillery.store import LocalStore, open_store
 from distillery.store.base import iter_lines
@@ -71,7 +70,9 @@ def test_bare_file_scheme_is_rejected() -> None:
 # ---- keys -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["../outside.txt", "a/../../outside.txt", "a/..", "/etc/passwd", "a//b", "./a"])
+@pytest.mark.parametrize(
+    "key", ["../outside.txt", "a/../../outside.txt", "a/..", "/etc/passwd", "a//b", "./a"]
+)
 def test_escaping_or_odd_keys_are_rejected(store: LocalStore, tmp_path: Path, key: str) -> None:
     with pytest.raises(StoreError, match="invalid store key"):
         store.write_text(key, "x")

@@ -19,7 +19,9 @@ def clean_key(key: str) -> str:
     """A key that names one object: relative, no '.'/'..' segments, not ending with '/'."""
     _require_str(key)
     if key == "" or key.endswith("/"):
-        raise StoreError(f"invalid store key {key!r}: a key names an object and cannot be empty or end with '/'")
+        raise StoreError(
+            f"invalid store key {key!r}: a key names an object and cannot be empty or end with '/'"
+        )
     return _check_segments(key, original=key)
 
 

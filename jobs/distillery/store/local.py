@@ -29,7 +29,9 @@ class LocalStore(ArtifactStore):
     def from_uri(cls, uri: str) -> LocalStore:
         """`file:///abs/path`, or `file://./rel` / `file://rel` relative to the current directory (now)."""
         if not uri.startswith(SCHEME) or len(uri) == len(SCHEME):
-            raise StoreError(f"invalid file store URI {uri!r}: expected file:///abs/path or file://./relative")
+            raise StoreError(
+                f"invalid file store URI {uri!r}: expected file:///abs/path or file://./relative"
+            )
         return cls(Path(uri[len(SCHEME) :]))
 
     @property

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import boto3
 import boto3.exceptions
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -37,6 +38,8 @@ MB = 1024 * 1024
 TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _FAILURES = (ClientError, BotoCoreError, boto3.exceptions.Boto3Error)
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
 
 
 def make_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
@@ -55,7 +58,23 @@ def make_client(endpoint_url: str | None = None, region: str | None = None) -> A
         options["s3"] = {"addressing_style": "path"}
         options["request_checksum_calculation"] = "when_required"
         options["response_checksum_validation"] = "when_required"
-    return boto3.session.Session().client("s3", endpoint_url=endpoint, config=Config(**options))
+    return _fresh_session().client("s3", endpoint_url=endpoint, config=Config(**options))
+
+
+def _fresh_session() -> boto3.session.Session:
+    """A new session (credentials resolved from the env as it is now) sharing one model loader.
+
+    Parsing botocore's service models is most of the cost of a client (~0.2 s); sessions
+    share the loader's cache, not credentials.
+    """
+    global _shared_loader
+    core = botocore.session.get_session()
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _shared_loader)
+    return boto3.session.Session(botocore_session=core)
 
 
 class S3Store(ArtifactStore):
@@ -195,7 +214,9 @@ class S3Store(ArtifactStore):
                 "(set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or another standard AWS credential source)"
             )
         if isinstance(exc, boto3.exceptions.S3UploadFailedError) and "(NoSuchBucket)" in str(exc):
-            return StoreError(f"cannot {action} {where}: NoSuchBucket (bucket {self._bucket!r} does not exist)")
+            return StoreError(
+                f"cannot {action} {where}: NoSuchBucket (bucket {self._bucket!r} does not exist)"
+            )
         return StoreError(f"cannot {action} {where}: {type(exc).__name__}: {exc}")
 
 

@@ -1,0 +1,12 @@
+"""The output contract shared by curation and evaluation: parsing, JSON Schema and CEL rules.
+
+    contract = Contract(spec.task.output)        # compiles once; ContractError on a bad rule/schema
+    result = contract.check(completion, prompt=prompt)
+    result.passed, result.passed_tolerant, result.failures, result.to_dict()
+"""
+
+from distillery.contract.cel_rules import compile_rule
+from distillery.contract.engine import Contract
+from distillery.contract.results import ContractResult, RuleResult
+
+__all__ = ["Contract", "ContractResult", "RuleResult", "compile_rule"]

@@ -1,0 +1,1 @@
+"""Fakes for tests and the offline demo: a fake Anthropic API server and scripted teachers."""

@@ -1,0 +1,213 @@
+"""The status of a run derived from its observed phase outcomes (phase, conditions, numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from distillery import layout
+from distillery.api.spec import DistillationRunSpec
+from distillery.api.status import Artifacts, Condition, DistillationRunStatus, Phase, PhaseJobs, Summary
+from distillery.phases.machine import (
+    COLLECT,
+    COMPLETE,
+    COMPLETED,
+    CURATE,
+    EVALUATE,
+    GATES_FAILED,
+    IN_PROGRESS,
+    PUBLISH,
+    RUNNING,
+    STEPS,
+    TRAIN,
+    Action,
+    Decision,
+    PhaseOutcome,
+    State,
+    Step,
+    attempt_layout,
+    failure_decision,
+    gates_passed,
+    is_done,
+    job_name,
+    next_step,
+    plan,
+    publish_blocked,
+)
+
+
+def _pick(summary: Mapping[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = summary.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, list | tuple | dict):
+        return len(value)
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def summarize(observed: Mapping[str, PhaseOutcome]) -> dict[str, Any]:
+    """The numbers of status.summary (field names as in api.status.Summary), from phase summaries."""
+    get = {name: (outcome.summary if outcome else {}) for name, outcome in observed.items()}
+    collect, curate = get.get(COLLECT, {}), get.get(CURATE, {})
+    train, evaluate = get.get(TRAIN, {}), get.get(EVALUATE, {})
+    tokens = _pick(collect, "tokens", "total_tokens")
+    usage = collect.get("usage") if isinstance(collect.get("usage"), Mapping) else {}
+    if tokens is None and usage:
+        tokens = sum(int(usage.get(key) or 0) for key in ("input_tokens", "output_tokens"))
+    rates = evaluate.get("pass_rates") if isinstance(evaluate.get("pass_rates"), Mapping) else {}
+    values = {
+        "prompts": _count(_pick(collect, "prompts", "total")),
+        "collected": _count(_pick(collect, "collected", "succeeded", "ok")),
+        "examples": _count(_pick(curate, "train", "train_examples", "kept")),
+        "rejected": _count(_pick(curate, "rejected")),
+        "teacher_cost_usd": _number(_pick(collect, "cost_usd", "teacher_cost_usd")),
+        "teacher_tokens": _count(tokens),
+        "final_loss": _number(_pick(train, "final_loss")),
+        "contract_pass_rate": _number(_pick(evaluate, "contract_pass_rate", "student_pass_rate"))
+        or _number(rates.get("student")),
+        "base_pass_rate": _number(_pick(evaluate, "base_pass_rate")) or _number(rates.get("base")),
+        "teacher_pass_rate": _number(_pick(evaluate, "teacher_pass_rate")) or _number(rates.get("teacher")),
+        "verdict": _pick(evaluate, "verdict"),
+        "gates_passed": gates_passed(evaluate),
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _done_message(step: Step, outcome: PhaseOutcome) -> str:
+    numbers = summarize({step.name: outcome})
+    parts: list[str] = []
+    if step.name == COLLECT and "collected" in numbers:
+        parts.append(f"{numbers['collected']}/{numbers.get('prompts', '?')} collected")
+        if "teacher_cost_usd" in numbers:
+            parts.append(f"${numbers['teacher_cost_usd']:.4f}")
+    elif step.name == CURATE and "examples" in numbers:
+        parts.append(f"{numbers['examples']} training examples, {numbers.get('rejected', 0)} rejected")
+    elif step.name == TRAIN and "final_loss" in numbers:
+        parts.append(f"final loss {numbers['final_loss']:.4g}")
+    elif step.name == EVALUATE and "contract_pass_rate" in numbers:
+        parts.append(f"student pass rate {numbers['contract_pass_rate']:.2f}")
+        if "verdict" in numbers:
+            parts.append(f"verdict {numbers['verdict']}")
+    if outcome.state is State.BUDGET_EXCEEDED:
+        parts.append("stopped by the budget, what was collected is kept")
+    return ", ".join(parts) or outcome.message or "done"
+
+
+def phase_condition(step: Step, outcome: PhaseOutcome) -> tuple[str, str, str]:
+    """(status, reason, message) of a phase's condition."""
+    if outcome.state is State.RUNNING:
+        return "Unknown", RUNNING, f"{step.name} is running"
+    if is_done(step, outcome):
+        return "True", outcome.reason or COMPLETED, _done_message(step, outcome)
+    decision = failure_decision(step, outcome)
+    return "False", decision.reason, decision.message
+
+
+def _run_phase(spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome], decision: Decision) -> Phase:
+    if decision.action is Action.SUCCEEDED:
+        return "Succeeded"
+    if decision.action is Action.FAILED:
+        return "Failed"
+    if decision.action is Action.START and not observed:
+        return "Pending"
+    return STEPS[decision.phase or COLLECT].run_phase
+
+
+def _with_times(new: list[Condition], previous: list[Condition], now: str) -> list[Condition]:
+    """lastTransitionTime moves only when a condition's status changes."""
+    before = {condition.type: condition for condition in previous}
+    for condition in new:
+        old = before.get(condition.type)
+        keep = old is not None and old.status == condition.status and old.last_transition_time
+        condition.last_transition_time = old.last_transition_time if keep else now  # type: ignore[union-attr]
+    return new
+
+
+def _conditions(
+    spec: DistillationRunSpec,
+    observed: Mapping[str, PhaseOutcome],
+    decision: Decision,
+    generation: int | None,
+) -> list[Condition]:
+    conditions: list[Condition] = []
+    for step in plan(spec):
+        outcome = observed.get(step.name)
+        if outcome is not None:
+            status, reason, message = phase_condition(step, outcome)
+        elif step.name == PUBLISH and publish_blocked(observed):
+            status, reason, message = "False", GATES_FAILED, "not published: a gate failed"
+        else:
+            continue
+        conditions.append(Condition(type=step.condition, status=status, reason=reason, message=message))
+    if decision.action is Action.SUCCEEDED:
+        overall = ("True", COMPLETED, "every phase finished")
+    elif decision.action is Action.FAILED:
+        where = f"{decision.phase}: " if decision.phase else ""
+        overall = ("False", decision.reason, f"{where}{decision.message}")
+    else:
+        overall = ("Unknown", IN_PROGRESS, f"{decision.phase} {'running' if observed else 'pending'}")
+    conditions.append(Condition(type=COMPLETE, status=overall[0], reason=overall[1], message=overall[2]))
+    for condition in conditions:
+        condition.observed_generation = generation
+    return conditions
+
+
+def _artifacts(
+    spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome], where: layout.AttemptLayout
+) -> Artifacts:
+    def done(name: str) -> bool:
+        return name in observed and is_done(STEPS[name], observed[name])
+
+    return Artifacts(
+        prefix=where.root,
+        dataset=where.artifact(CURATE, layout.CURATE_TRAIN) if done(CURATE) else None,
+        adapter=where.artifact(TRAIN, layout.TRAIN_ADAPTER) if done(TRAIN) else None,
+        report=where.artifact(EVALUATE, layout.EVALUATE_REPORT_HTML) if done(EVALUATE) else None,
+    )
+
+
+def _failure_message(decision: Decision) -> str | None:
+    if decision.action is not Action.FAILED:
+        return None
+    return f"{decision.phase or 'spec'}: {decision.message}"
+
+
+def derive_status(
+    spec: DistillationRunSpec,
+    observed: Mapping[str, PhaseOutcome],
+    *,
+    namespace: str,
+    run: str,
+    attempt: int,
+    now: str,
+    previous: DistillationRunStatus | None = None,
+    generation: int | None = None,
+    decision: Decision | None = None,
+) -> DistillationRunStatus:
+    """The run's status from the current attempt's observations (`decision` overrides next_step)."""
+    decision = decision or next_step(spec, observed)
+    same_attempt = previous is not None and previous.attempt == attempt
+    before = previous if same_attempt else None
+    conditions = _conditions(spec, observed, decision, generation)
+    jobs = {name: job_name(run, attempt, name) for name in observed}
+    return DistillationRunStatus(
+        phase=_run_phase(spec, observed, decision),
+        observed_generation=generation,
+        attempt=attempt,
+        conditions=_with_times(conditions, before.conditions if before else [], now),
+        jobs=PhaseJobs(**jobs),
+        artifacts=_artifacts(spec, observed, attempt_layout(spec, namespace, run, attempt)),
+        summary=Summary(**summarize(observed)),
+        start_time=(before.start_time if before else None) or now,
+        completion_time=((before.completion_time if before else None) or now) if decision.finished else None,
+        message=_failure_message(decision),
+    )

@@ -1,0 +1,160 @@
+"""`distillery-job train`: LoRA / QLoRA SFT of the student on curate's train.jsonl.
+
+Reads `train.jsonl` / `validation.jsonl` from the curate phase; writes to the train phase:
+`adapter/` (and `merged/` when asked), `loss.json`, `checkpoints/checkpoint-<step>/` every
+`checkpointEverySteps` and on SIGTERM, and `summary.json`. A restarted pod resumes from the newest
+complete checkpoint in the store instead of starting over.
+
+Several GPUs: when `resources.gpus > 1` and the pod sees more than one CUDA device, the job
+re-launches itself under `torch.distributed.run` (one process per GPU, data-parallel through the
+Trainer); only rank 0 writes to the store. This path is GPU-only and not exercised by the CPU tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from distillery import layout
+from distillery.context import JobContext
+from distillery.errors import ArtifactNotFound, PhaseInputMissing, TrainingError, TrainingInterrupted
+from distillery.store import ArtifactStore
+
+log = logging.getLogger(__name__)
+
+
+def read_examples(store: ArtifactStore) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """curate's train and (optional) validation records."""
+    try:
+        train = list(store.read_jsonl(layout.CURATE_TRAIN))
+    except ArtifactNotFound as exc:
+        raise PhaseInputMissing(f"train needs {store.uri_for(layout.CURATE_TRAIN)} (run curate first)") from exc
+    validation = list(store.read_jsonl(layout.CURATE_VALIDATION)) if store.exists(layout.CURATE_VALIDATION) else []
+    return train, validation
+
+
+def peak_memory_bytes() -> int:
+    import resource
+
+    import torch
+
+    if torch.cuda.is_available():
+        return int(torch.cuda.max_memory_allocated())
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def _distributed_world(ctx: JobContext) -> int:
+    import torch
+
+    wanted = ctx.run.spec.student.resources.gpus
+    if wanted <= 1 or "LOCAL_RANK" in os.environ or not torch.cuda.is_available():
+        return 1
+    return min(wanted, torch.cuda.device_count())
+
+
+def _relaunch_distributed(ctx: JobContext, processes: int) -> dict[str, Any]:
+    command = [
+        sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes}",
+        "-m", "distillery.cli.job", "train", "--manifest", str(ctx.manifest_path), "--attempt", str(ctx.attempt),
+    ]
+    log.info("training data-parallel on %d GPUs: %s", processes, " ".join(command))
+    if subprocess.run(command, check=False).returncode != 0:
+        raise TrainingError(f"distributed training on {processes} GPUs failed (see the rank logs above)")
+    return ctx.store("train").read_json(layout.SUMMARY)
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    """Train the student; returns (and stores) the summary."""
+    processes = _distributed_world(ctx)
+    if processes > 1:
+        return _relaunch_distributed(ctx, processes)
+    spec = ctx.run.spec
+    storage = spec.storage
+    train_store = ctx.store("train")
+    train_records, validation_records = read_examples(ctx.store("curate"))
+    with tempfile.TemporaryDirectory(prefix="distillery-train-") as work:
+        return train_to_store(
+            spec.student,
+            train_records,
+            validation_records,
+            train_store,
+            Path(work),
+            endpoint_url=storage.endpoint,
+            region=storage.region,
+        )
+
+
+def train_to_store(
+    student: Any,
+    train_records: list[dict[str, Any]],
+    validation_records: list[dict[str, Any]],
+    store: ArtifactStore,
+    work_dir: Path,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
+    """The whole train phase against `store` (the train phase's prefix); usable without a manifest."""
+    from distillery.train import model as models
+    from distillery.train.callbacks import CheckpointSync, ProgressLog, StopOnSignal, fetch_newest_checkpoint
+    from distillery.train.data import check_prepared_size, prepare
+    from distillery.train.outputs import save_outputs
+    from distillery.train.trainer import build_trainer
+
+    started = time.monotonic()
+    base_path = models.resolve_model_path(student.base_model, endpoint_url=endpoint_url, region=region)
+    tokenizer = models.load_tokenizer(base_path)
+    data = prepare(tokenizer, train_records, validation_records, max_length=student.training.max_length)
+    log.info(
+        "%d training examples, %d tokens (%d assistant), longest %d (maxLength %d)",
+        data.examples, data.train_tokens, data.assistant_tokens, data.longest, student.training.max_length,
+    )
+    model = models.load_model(base_path, method=student.method)
+    output_dir = work_dir / "trainer"
+    progress, sync, stop = ProgressLog(), CheckpointSync(store), StopOnSignal()
+    try:
+        trainer = build_trainer(
+            model, tokenizer, student, output_dir,
+            train_dataset=data.train, eval_dataset=data.validation, callbacks=[progress, sync, stop],
+        )
+        check_prepared_size(trainer, data.examples, student.training.packing)
+        resume = fetch_newest_checkpoint(store, output_dir)
+        result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    finally:
+        stop.restore()
+    if stop.received is not None:
+        raise TrainingInterrupted(
+            f"training stopped by signal {stop.received} at step {trainer.state.global_step}; "
+            f"checkpoint saved to {store.uri_for(layout.TRAIN_CHECKPOINTS)} (a restart resumes from it)"
+        )
+    if not trainer.is_world_process_zero():
+        return {}
+    eval_loss = trainer.evaluate()["eval_loss"] if data.validation is not None else None
+    summary = save_outputs(
+        trainer, tokenizer, student, store, work_dir,
+        history=progress.history,
+        facts={
+            "examples": data.examples,
+            "validation_examples": len(validation_records),
+            "train_tokens_per_epoch": data.train_tokens,
+            "assistant_tokens_per_epoch": data.assistant_tokens,
+            "longest_example_tokens": data.longest,
+            "resumed_from_step": int(resume.name.split("-")[-1]) if resume else None,
+            "mean_train_loss": float(result.training_loss),
+            "eval_loss": eval_loss,
+            "train_runtime_seconds": float(result.metrics.get("train_runtime", 0.0)),
+            "wall_seconds": round(time.monotonic() - started, 2),
+            "peak_memory_bytes": peak_memory_bytes(),
+            "base_model": student.base_model,
+            "method": student.method,
+        },
+    )
+    log.info("training done: loss %s -> %s in %.1f s", summary["initial_loss"], summary["final_loss"],
+             summary["wall_seconds"])
+    return summary
