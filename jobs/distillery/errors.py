@@ -68,8 +68,13 @@ class TeacherCallError(TeacherError):
         self.kind = kind
         self.retryable = retryable
         self.retry_after = retry_after
+        self.attempts = 1  # set by the retry loop when it gives up
         super().__init__(message)
 
 
 class TrainingInterrupted(TrainingError):
     """Training stopped on a signal (SIGTERM) after saving a checkpoint; a restart resumes from it."""
+
+
+class RunError(DistilleryError):
+    """A local run cannot start or go on (e.g. `--resume` after the manifest changed)."""

@@ -75,7 +75,7 @@ def build_tiny_model(
     path: str | Path,
     *,
     vocab_texts: Iterable[str],
-    vocab_size: int = 1024,
+    vocab_size: int = 2048,
     hidden_size: int = 64,
     layers: int = 2,
     heads: int = 4,

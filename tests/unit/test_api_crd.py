@@ -14,6 +14,7 @@ import celpy
 import jsonschema
 import pytest
 import yaml
+
 from distillery.api.crd import CRD_FILENAME, build_crd, crd_schema, render_crd
 
 ROOT = Path(__file__).resolve().parents[2]

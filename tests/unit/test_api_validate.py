@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from distillery.api.manifest import load_manifest
 from distillery.api.validation import validate_document, validate_file
 from distillery.cli.main import main as cli_main

@@ -121,7 +121,8 @@ def test_task_of_more_than_one_sentence(contract: Contract, task: str) -> None:
     result = contract.check(broken(lambda v: v["fragments"][5].update(x=task)))
 
     assert result.failures == ["rule:task-one-sentence"]
-    assert next(rule.message for rule in result.rules if not rule.passed).startswith("TASK must be exactly one")
+    failed_rule = next(rule for rule in result.rules if not rule.passed)
+    assert failed_rule.message is not None and failed_rule.message.startswith("TASK must be exactly one")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from distillery.errors import ArtifactNotFound, StoreError
 from distillery.store import LocalStore, open_store
 from distillery.store.base import iter_lines

@@ -53,7 +53,7 @@ def _check_contract(run: DistillationRun) -> Iterator[str]:
     output = run.spec.task.output
     for index, rule in enumerate(output.rules):
         try:
-            compile_rule(rule.expression)
+            compile_rule(rule.expression, name=rule.name)
         except ContractError as exc:
             yield f"spec.task.output.rules[{index}].expression: invalid CEL ({exc})"
     if output.json_schema is not None:

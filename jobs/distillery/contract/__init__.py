@@ -1,8 +1,8 @@
 """The output contract shared by curation and evaluation: parsing, JSON Schema and CEL rules.
 
-    contract = Contract(spec.task.output)        # compiles once; ContractError on a bad rule/schema
-    result = contract.check(completion, prompt=prompt)
-    result.passed, result.passed_tolerant, result.failures, result.to_dict()
+`Contract(spec.task.output)` compiles once (ContractError on a bad rule or schema);
+`contract.check(completion, prompt=prompt)` gives a ContractResult with `passed`,
+`passed_tolerant`, `failures` and `to_dict()`.
 """
 
 from distillery.contract.cel_rules import compile_rule

@@ -8,7 +8,7 @@ from distillery.api.spec import OutputSpec
 from distillery.contract.cel_rules import CompiledRule, cel_activation
 from distillery.contract.labels import LabelMatcher
 from distillery.contract.parsing import Parsed, parse_json, parse_text
-from distillery.contract.results import ContractResult
+from distillery.contract.results import ContractResult, RuleResult
 from distillery.contract.schema import compile_schema, schema_errors
 
 
@@ -28,7 +28,11 @@ class Contract:
         return [rule.name for rule in self._rules]
 
     def check(self, raw: str, *, prompt: str | None = None) -> ContractResult:
-        """Check one completion; every check runs (schema and rules alike) so reports are complete."""
+        """Check one completion; every check runs (schema and rules alike) so reports are complete.
+
+        Rules see the parsed JSON, the stripped text, or the canonical label (the stripped answer
+        when no label was found). A JSON completion that cannot be parsed gets no schema or rules.
+        """
         parsed, label = self._parse(raw)
         result = ContractResult(
             format=self.format, parse=parsed.kind, value=parsed.value, parse_error=parsed.error, label=label
@@ -48,7 +52,7 @@ class Contract:
             return parse_json(raw), None
         return parse_text(raw), None
 
-    def _evaluate_rules(self, value: Any, prompt: str | None) -> list:
+    def _evaluate_rules(self, value: Any, prompt: str | None) -> list[RuleResult]:
         if not self._rules:
             return []
         try:

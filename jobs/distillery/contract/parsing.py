@@ -4,6 +4,7 @@ Strict JSON is `json.loads` of the whole stripped completion (NaN / Infinity rej
 JSON). Tolerant extraction, tried only when strict fails, takes the first ```json fenced block that
 parses, else the first balanced {...} in the surrounding prose, else the first balanced [...]
 (objects first, so a stray "[1]" citation before the real object is not taken for the output).
+A bracket that never closes means a cut-off output: that is a failed parse, not a tolerant one.
 """
 
 from __future__ import annotations
@@ -52,37 +53,76 @@ def parse_json(raw: str) -> Parsed:
         return Parsed("strict", _DECODER.decode(text))
     except ValueError as error:
         strict_error = describe_json_error(error)
-    found, value = extract_json(text)
-    if found:
-        return Parsed("tolerant", value, error=strict_error)
+    extraction = extract_json(text)
+    if extraction.found:
+        return Parsed("tolerant", extraction.value, error=strict_error)
+    if extraction.truncated:
+        return Parsed("failed", error=strict_error + "; the JSON is cut off (its brackets never close)")
     return Parsed("failed", error=strict_error + "; no JSON block found in the text either")
 
 
-def extract_json(text: str) -> tuple[bool, Any]:
-    """(True, value) for the first JSON found in a fenced block or in prose, else (False, None)."""
+@dataclass(frozen=True)
+class Extraction:
+    found: bool
+    value: Any = None
+    truncated: bool = False
+
+
+def extract_json(text: str) -> Extraction:
+    """The first JSON found in a fenced block or in prose; `truncated` when it starts but never ends."""
     for match in FENCED_BLOCK.finditer(text):
         try:
-            return True, _DECODER.decode(match.group(1).strip())
+            return Extraction(True, _DECODER.decode(match.group(1).strip()))
         except ValueError:
             continue
+    truncated = False
     for opener in ("{", "["):
-        found, value = _first_balanced(text, opener)
-        if found:
-            return True, value
-    return False, None
+        extraction = _first_balanced(text, opener)
+        if extraction.found:
+            return extraction
+        truncated = truncated or extraction.truncated
+    return Extraction(False, truncated=truncated)
 
 
-def _first_balanced(text: str, opener: str) -> tuple[bool, Any]:
+def _first_balanced(text: str, opener: str) -> Extraction:
     start = text.find(opener)
     attempts = 0
     while start != -1 and attempts < MAX_BRACKET_CANDIDATES:
         attempts += 1
+        end = _balanced_end(text, start)
+        if end == -1:
+            # Never closes: every later candidate lies inside it, so taking one would hand an
+            # inner fragment of a cut-off output over as the output.
+            return Extraction(False, truncated=True)
         try:
-            value, _end = _DECODER.raw_decode(text, start)
-            return True, value
+            return Extraction(True, _DECODER.decode(text[start:end]))
         except ValueError:
             start = text.find(opener, start + 1)
-    return False, None
+    return Extraction(False)
+
+
+def _balanced_end(text: str, start: int) -> int:
+    """Index just past the bracket closing the one at `start` (strings skipped), or -1."""
+    depth = 0
+    in_string = escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return -1
 
 
 def parse_text(raw: str) -> Parsed:

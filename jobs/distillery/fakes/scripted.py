@@ -3,6 +3,7 @@
 `sinc_scatter` answers any prompt with a valid seed-001 sinc JSON (6 bands in order, CONSTRAINTS
 the longest, TASK one sentence, a formula field). Answers are short and regular and reuse the
 prompt's own words, so a tiny model can learn the format in a few CPU-minutes.
+Outputs satisfy `distillery.contract.sinc.sinc_output_spec()`.
 `routing_label` is seed 004's retrieval router: code | docs | hybrid | skip.
 """
 
@@ -11,29 +12,12 @@ from __future__ import annotations
 import json
 import re
 
-SINC_FORMULA = "x(t) = Σ x(nT) · sinc((t − nT) / T)"
-SINC_BANDS = ("PERSONA", "CONTEXT", "DATA", "CONSTRAINTS", "FORMAT", "TASK")
+from distillery.contract.sinc import SINC_BANDS, SINC_FORMULA, SINC_T
+
 SINC_SYSTEM_PROMPT = (
     "You are a sinc-LLM scatter engine. Decompose the user prompt into 6 sinc frequency bands "
     "as valid JSON. CONSTRAINTS must be the longest band. Output only JSON."
 )
-# CEL rules (variables `output`, `input`) expressing seed 001's validator.
-SINC_RULES: tuple[dict[str, str], ...] = (
-    {"name": "six-bands", "expression": "size(output.fragments) == 6"},
-    {
-        "name": "band-order",
-        "expression": "output.fragments.map(f, f.t) == "
-        "['PERSONA', 'CONTEXT', 'DATA', 'CONSTRAINTS', 'FORMAT', 'TASK']",
-    },
-    {
-        "name": "constraints-longest",
-        "expression": "output.fragments.all(f, f.t == 'CONSTRAINTS' || "
-        "size(f.x) < size(output.fragments.filter(g, g.t == 'CONSTRAINTS')[0].x))",
-    },
-    {"name": "task-one-sentence", "expression": "output.fragments[5].x.matches('^[^.!?]+[.!?]?$')"},
-    {"name": "has-formula", "expression": "has(output.formula)"},
-)
-
 _FORMATS = ("A short list.", "One paragraph.", "A code block.", "A table.")
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -67,7 +51,7 @@ def sinc_scatter(prompt: str) -> str:
     fragments = [
         {"n": n, "t": band, "x": text} for n, (band, text) in enumerate(zip(SINC_BANDS, sinc_fragments(prompt)))
     ]
-    document = {"formula": SINC_FORMULA, "T": "specification-axis", "fragments": fragments}
+    document = {"formula": SINC_FORMULA, "T": SINC_T, "fragments": fragments}
     return json.dumps(document, ensure_ascii=False)
 
 

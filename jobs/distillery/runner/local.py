@@ -1,0 +1,263 @@
+"""`distillery run`: the phase machine driven by local `distillery-job` processes."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.text import Text
+
+from distillery import phases
+from distillery.api.manifest import load_manifest
+from distillery.api.resource import DistillationRun
+from distillery.api.status import DistillationRunStatus
+from distillery.errors import ContractError
+from distillery.phases import Action, PhaseOutcome
+from distillery.runner import views
+from distillery.runner.process import PhaseExit, job_command, run_process
+from distillery.runner.state import RunStore
+
+# A line at least this often while a phase prints nothing, so a person sees it is alive.
+HEARTBEAT_SECONDS = 10.0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class RunResult:
+    """How a local run ended."""
+
+    status: DistillationRunStatus
+    attempt: int
+    report: dict[str, Any] | None
+    report_location: str | None
+    exit_code: int
+
+
+def absolute_storage(uri: str) -> str:
+    """file://./relative resolved against the current directory, so every path printed is usable."""
+    if not uri.startswith("file://") or uri.startswith("file:///"):
+        return uri
+    return "file://" + Path(uri.removeprefix("file://")).resolve().as_posix()
+
+
+def with_storage(run: DistillationRun, storage_uri: str | None) -> DistillationRun:
+    """The run with spec.storage.uri replaced (or a relative file:// made absolute)."""
+    storage_uri = absolute_storage(storage_uri or run.spec.storage.uri)
+    if storage_uri == run.spec.storage.uri:
+        return run
+    spec = run.spec.model_copy(update={"storage": run.spec.storage.model_copy(update={"uri": storage_uri})})
+    return DistillationRun.model_validate({**run.to_manifest(), "spec": spec.to_api()})
+
+
+def contract_problem(run: DistillationRun) -> str | None:
+    """The output contract must compile before any teacher call is paid for."""
+    from distillery.contract import Contract
+
+    try:
+        Contract(run.spec.task.output)
+    except ContractError as exc:
+        return f"task.output: {exc}"
+    return None
+
+
+class LocalRunner:
+    """Runs one attempt of a DistillationRun phase by phase on this machine."""
+
+    def __init__(
+        self,
+        manifest: str | Path,
+        *,
+        resume: bool = False,
+        attempt: int | None = None,
+        storage: str | None = None,
+        console: Console | None = None,
+        env: dict[str, str] | None = None,
+        clock: Callable[[], str] = utc_now,
+    ) -> None:
+        self.manifest = Path(manifest)
+        self.resume = resume
+        self.wanted_attempt = attempt
+        self.storage_override = storage
+        self.console = console or Console()
+        self.env = env
+        self.clock = clock
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        run = with_storage(load_manifest(self.manifest), self.storage_override)
+        store = RunStore(run)
+        previous = store.read_status()
+        attempt = store.choose_attempt(previous, resume=self.resume, wanted=self.wanted_attempt)
+        observed: dict[str, PhaseOutcome] = {}
+        if self.resume:
+            store.check_same_spec(attempt, run.spec)
+            observed = phases.resumable(run.spec, store.observe(run.spec, attempt))
+        store.record_spec(attempt, run.spec)
+        self._announce(run, attempt, observed)
+        with tempfile.TemporaryDirectory(prefix="distillery-run-") as work:
+            manifest = self._job_manifest(run, Path(work))
+            status = self._drive(run, store, attempt, observed, previous, manifest)
+        return self._finish(store, status, attempt)
+
+    def _drive(
+        self,
+        run: DistillationRun,
+        store: RunStore,
+        attempt: int,
+        observed: dict[str, PhaseOutcome],
+        previous: DistillationRunStatus | None,
+        manifest: Path,
+    ) -> DistillationRunStatus:
+        problem = contract_problem(run)
+        forced = phases.invalid_spec(problem) if problem else None
+        while True:
+            decision = forced or phases.next_step(run.spec, observed)
+            previous = self._write_status(run, store, attempt, observed, previous, decision)
+            if decision.finished:
+                return previous
+            assert decision.action is Action.START and decision.phase is not None
+            observed[decision.phase] = phases.PhaseOutcome.running()
+            previous = self._write_status(run, store, attempt, observed, previous, None)
+            observed[decision.phase] = self._run_phase(store, attempt, phases.STEPS[decision.phase], manifest)
+
+    def _write_status(
+        self,
+        run: DistillationRun,
+        store: RunStore,
+        attempt: int,
+        observed: dict[str, PhaseOutcome],
+        previous: DistillationRunStatus | None,
+        decision: phases.Decision | None,
+    ) -> DistillationRunStatus:
+        status = phases.derive_status(
+            run.spec,
+            observed,
+            namespace=run.namespace,
+            run=run.name,
+            attempt=attempt,
+            now=self.clock(),
+            previous=previous,
+            generation=run.metadata.generation,
+            decision=decision,
+        )
+        store.write_status(status)
+        return status
+
+    # --- one phase --------------------------------------------------------------------------
+
+    def _run_phase(self, store: RunStore, attempt: int, step: phases.Step, manifest: Path) -> PhaseOutcome:
+        missing = store.missing_inputs(attempt, step)
+        if missing:
+            message = f"{step.name} needs {', '.join(missing)}"
+            self.console.print(views.phase_prefix(step.name) + Text(f"cannot start: {message}", style="red"))
+            return PhaseOutcome.failed(message, phases.INPUT_MISSING)
+        store.forget_summary(attempt, step.name)
+        self.console.print(views.phase_prefix(step.name) + Text(f"starting ({step.run_phase})", style="bold"))
+        exit_ = self._watch(step.name, job_command(step.name, manifest, attempt))
+        outcome = self._outcome(store, attempt, step, exit_)
+        self._report_phase(step, outcome, exit_)
+        return outcome
+
+    def _watch(self, phase: str, command: list[str]) -> PhaseExit:
+        last_seen = [time.monotonic()]
+
+        def on_line(line: str) -> None:
+            last_seen[0] = time.monotonic()
+            self.console.print(views.output_line(phase, line), soft_wrap=True, highlight=False)
+
+        def on_tick(seconds: float) -> None:
+            if time.monotonic() - last_seen[0] >= HEARTBEAT_SECONDS:
+                last_seen[0] = time.monotonic()
+                self.console.print(
+                    views.phase_prefix(phase) + Text(f"still running ({seconds:.0f} s)", style="dim")
+                )
+
+        if not self.console.is_terminal:
+            return run_process(command, on_line=on_line, on_tick=on_tick, env=self.env)
+        with self.console.status(f"[bold]{phase}[/] running", spinner="dots") as live:
+
+            def tick(seconds: float) -> None:
+                live.update(f"[bold]{phase}[/] running {seconds:.0f} s")
+                on_tick(seconds)
+
+            return run_process(command, on_line=on_line, on_tick=tick, env=self.env)
+
+    def _outcome(self, store: RunStore, attempt: int, step: phases.Step, exit_: PhaseExit) -> PhaseOutcome:
+        if exit_.interrupted:
+            return PhaseOutcome.failed(f"interrupted after {exit_.seconds:.0f} s", phases.INTERRUPTED)
+        summary = store.summary(attempt, step.name)
+        if summary is not None:
+            outcome = phases.outcome_from_summary(summary)
+            # A job that stopped on its budget may exit non-zero; its summary says what it kept.
+            if exit_.ok or outcome.state is not phases.State.SUCCEEDED:
+                return outcome
+        if exit_.ok:
+            return PhaseOutcome.failed(f"{step.name} exited 0 but wrote no summary.json")
+        return PhaseOutcome.failed(exit_.error())
+
+    def _report_phase(self, step: phases.Step, outcome: PhaseOutcome, exit_: PhaseExit) -> None:
+        status, reason, message = phases.phase_condition(step, outcome)
+        style = {"True": "green", "False": "red"}.get(status, "yellow")
+        mark = {"True": "✓", "False": "✗"}.get(status, "…")
+        line = Text(f"{mark} {reason} in {exit_.seconds:.1f} s: {message}", style=style)
+        self.console.print(views.phase_prefix(step.name) + line)
+
+    # --- before and after -------------------------------------------------------------------
+
+    def _job_manifest(self, run: DistillationRun, work: Path) -> Path:
+        """The file the jobs read: the user's manifest, or a copy with the storage URI it runs with."""
+        if run.spec.storage.uri == load_manifest(self.manifest).spec.storage.uri:
+            return self.manifest.resolve()
+        path = work / "manifest.yaml"
+        path.write_text(
+            yaml.safe_dump(run.to_manifest(), sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+        return path
+
+    def _announce(self, run: DistillationRun, attempt: int, observed: dict[str, PhaseOutcome]) -> None:
+        where = phases.attempt_layout(run.spec, run.namespace, run.name, attempt).root
+        self.console.print(
+            Text(f"DistillationRun {run.namespace}/{run.name}, attempt {attempt}", style="bold")
+        )
+        self.console.print(f"artifacts: {where}", highlight=False)
+        for name in observed:
+            self.console.print(
+                views.phase_prefix(name) + Text("already done (resumed), skipped", style="dim")
+            )
+
+    def _finish(self, store: RunStore, status: DistillationRunStatus, attempt: int) -> RunResult:
+        report = store.read_report(attempt)
+        location = store.report_location(attempt) if report is not None else None
+        self.console.print()
+        if report is not None:
+            views.print_report(self.console, report)
+        self.console.print(views.summary_table(status))
+        if location:
+            self.console.print(f"report: {location}", highlight=False)
+        if status.phase == "Failed":
+            self.console.print(Text(f"run failed: {status.message}", style="bold red"))
+            interrupted = any(c.reason == phases.INTERRUPTED for c in status.conditions)
+            if interrupted:
+                self.console.print(f"continue with: distillery run {self.manifest} --resume", highlight=False)
+            code = EXIT_INTERRUPTED if interrupted else EXIT_FAILED
+        else:
+            code = 0
+        return RunResult(status, attempt, report, location, code)
+
+
+def run_manifest(manifest: str | Path, **options: Any) -> RunResult:
+    """Run a manifest locally (see LocalRunner for the options); raises DistilleryError on bad input."""
+    return LocalRunner(manifest, **options).run()
