@@ -11,9 +11,9 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from distillery.errors import ArtifactNotFound, StoreError
 from distillery.store import ArtifactStore, S3Store, open_store
-
 from tests.fixtures.s3 import S3Env
 
 MB = 1024 * 1024
