@@ -78,3 +78,7 @@ class TrainingInterrupted(TrainingError):
 
 class RunError(DistilleryError):
     """A local run cannot start or go on (e.g. `--resume` after the manifest changed)."""
+
+
+class CurationError(DistilleryError):
+    """Curation cannot produce a training set (e.g. every completion was rejected)."""

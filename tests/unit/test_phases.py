@@ -307,14 +307,14 @@ def test_status_numbers_and_artifacts_from_summaries() -> None:
                 "prompts": 12,
                 "collected": 11,
                 "cost_usd": 0.0123,
-                "usage": {"input_tokens": 100, "output_tokens": 50},
+                "tokens": {"input_tokens": 100, "output_tokens": 50, "total": 150},
             }
         ),
         "curate": phases.outcome_from_summary({"train": 9, "validation": 1, "rejected": 1}),
         "train": phases.outcome_from_summary({"final_loss": 0.31}),
         "evaluate": phases.outcome_from_summary(
             {
-                "pass_rates": {"student": 0.9, "base": 0.0, "teacher": 1.0},
+                "contract_pass_rate": {"student": 0.9, "base": 0.0, "teacher": 1.0},
                 "verdict": "viable",
                 "gates_passed": True,
             }

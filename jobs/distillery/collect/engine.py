@@ -58,7 +58,9 @@ def collect_to_store(
 ) -> dict[str, Any]:
     """Collect a completion for every prompt into `store`; returns the summary (see module doc)."""
     return asyncio.run(
-        acollect_to_store(prompts, teacher, store, api_key=api_key, system_prompt=system_prompt, options=options)
+        acollect_to_store(
+            prompts, teacher, store, api_key=api_key, system_prompt=system_prompt, options=options
+        )
     )
 
 
@@ -122,8 +124,14 @@ async def acollect_to_store(
     )
     log.info(
         "collect: %d prompts, %d already collected, %d to send (%s %s, %s mode, concurrency %d)",
-        len(prompts), len(done), len(pending), spec.provider, spec.model, spec.mode, spec.concurrency,
-    )  # fmt: skip
+        len(prompts),
+        len(done),
+        len(pending),
+        spec.provider,
+        spec.model,
+        spec.mode,
+        spec.concurrency,
+    )
     ticker = asyncio.create_task(state.report_progress(options.progress_seconds))
     try:
         if pending and not budget.exceeded:
@@ -139,9 +147,15 @@ async def acollect_to_store(
     records = final_records(prompts, existing | state.new_records)
     await asyncio.to_thread(store.write_jsonl, COLLECT_TEACHER, records)
     return build_summary(
-        records, spec, state, teacher_sdk=teacher.sdk_version, system_prompt=system_prompt,
-        started_at=started_at, duration=time.monotonic() - started, resumed=len(done),
-    )  # fmt: skip
+        records,
+        spec,
+        state,
+        teacher_sdk=teacher.sdk_version,
+        system_prompt=system_prompt,
+        started_at=started_at,
+        duration=time.monotonic() - started,
+        resumed=len(done),
+    )
 
 
 def _status(records: list[dict[str, Any]], state: RunState) -> tuple[str, str | None]:

@@ -65,12 +65,16 @@ def adapter_disabled(model: Any) -> Iterator[Any]:
 
 
 def _encode(tokenizer: Any, conversations: list[Conversation]) -> Any:
-    texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
+    texts = [
+        tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations
+    ]
     tokenizer.padding_side = "left"
     return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
 
 
-def _generate(model: Any, tokenizer: Any, conversations: list[Conversation], max_new_tokens: int) -> list[Generation]:
+def _generate(
+    model: Any, tokenizer: Any, conversations: list[Conversation], max_new_tokens: int
+) -> list[Generation]:
     import torch
 
     inputs = _encode(tokenizer, conversations).to(model.device)
@@ -90,7 +94,9 @@ def _generate(model: Any, tokenizer: Any, conversations: list[Conversation], max
         kept = row[row != tokenizer.pad_token_id]
         if tokenizer.eos_token_id is not None:
             kept = kept[kept != tokenizer.eos_token_id]
-        results.append(Generation(tokenizer.decode(kept, skip_special_tokens=True).strip(), elapsed, len(kept)))
+        results.append(
+            Generation(tokenizer.decode(kept, skip_special_tokens=True).strip(), elapsed, len(kept))
+        )
     return results
 
 
@@ -102,8 +108,9 @@ def generate_batched(
     answers: dict[int, Generation] = {}
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        for index, generation in zip(chunk, _generate(model, tokenizer, [conversations[i] for i in chunk],
-                                                       max_new_tokens), strict=True):
+        for index, generation in zip(
+            chunk, _generate(model, tokenizer, [conversations[i] for i in chunk], max_new_tokens), strict=True
+        ):
             answers[index] = generation
     return [answers[i] for i in range(len(conversations))]
 
@@ -125,6 +132,8 @@ def generate_vllm(
     llm = LLM(model=base_path, enable_lora=adapter_dir is not None)
     lora = LoRARequest("student", 1, str(adapter_dir)) if adapter_dir is not None else None
     started = time.perf_counter()
-    outputs = llm.chat(conversations, SamplingParams(temperature=0, max_tokens=max_new_tokens), lora_request=lora)
+    outputs = llm.chat(
+        conversations, SamplingParams(temperature=0, max_tokens=max_new_tokens), lora_request=lora
+    )
     elapsed = time.perf_counter() - started
     return [Generation(o.outputs[0].text.strip(), elapsed, len(o.outputs[0].token_ids)) for o in outputs]

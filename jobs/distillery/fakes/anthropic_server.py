@@ -22,6 +22,7 @@ import json
 import math
 import random
 import re
+import socket
 import threading
 import time
 import uuid
@@ -136,8 +137,7 @@ class FakeAnthropicServer:
         self.requests: Counter[str] = Counter()  # by route
         self.faults_injected: Counter[str] = Counter()  # by fault kind
         self.completions: Counter[str] = Counter()  # completions served (billed), by user prompt text
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
@@ -353,6 +353,11 @@ class FakeAnthropicServer:
         return "".join(json.dumps(r) + "\n" for r in self._batch(batch_id)["results"]).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 drops connections when a client opens 32 at once
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-anthropic/1"
@@ -360,6 +365,11 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def fake(self) -> FakeAnthropicServer:
         return self.server.fake  # type: ignore[attr-defined]
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without NODELAY, Nagle + delayed ACK add 40 ms.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests run thousands of calls
         pass

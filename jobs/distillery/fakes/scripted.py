@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from distillery.contract.sinc import SINC_BANDS, SINC_FORMULA, SINC_T
 
@@ -18,30 +19,30 @@ SINC_SYSTEM_PROMPT = (
     "You are a sinc-LLM scatter engine. Decompose the user prompt into 6 sinc frequency bands "
     "as valid JSON. CONSTRAINTS must be the longest band. Output only JSON."
 )
-_FORMATS = ("A short list.", "One paragraph.", "A code block.", "A table.")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def _words(prompt: str) -> list[str]:
-    words = [w[:12] for w in _WORD.findall(prompt.lower())]
-    return words or ["input"]
+def _topic(prompt: str) -> str:
+    words = _WORD.findall(prompt.lower())
+    return words[0][:12] if words else "input"
 
 
-def _pick(options: tuple[str, ...], key: str) -> str:
-    return options[sum(key.encode()) % len(options)]
+def _format_for(prompt: str) -> str:
+    words = len(prompt.split())
+    if words <= 2:
+        return "A short answer."
+    return "One paragraph." if words <= 8 else "A list of steps."
 
 
 def sinc_fragments(prompt: str) -> list[str]:
-    """The six band texts, in band order, for `prompt`."""
-    words = _words(prompt)
-    topic = words[0]
-    data = " ".join(words[:3])
+    """The six band texts, in band order, for `prompt` (its first word is the topic)."""
+    topic = _topic(prompt)
     return [
         f"An expert in {topic}.",
         f"The user asks about {topic}.",
-        f"Input: {data}.",
+        f"Input: {topic}.",
         f"Stay on {topic}. Do not invent facts. Keep it short and grounded in the input.",
-        _pick(_FORMATS, prompt),
+        _format_for(prompt),
         f"Answer the request about {topic}.",
     ]
 
@@ -49,7 +50,8 @@ def sinc_fragments(prompt: str) -> list[str]:
 def sinc_scatter(prompt: str) -> str:
     """A valid seed-001 sinc JSON for any prompt (deterministic, compact)."""
     fragments = [
-        {"n": n, "t": band, "x": text} for n, (band, text) in enumerate(zip(SINC_BANDS, sinc_fragments(prompt)))
+        {"n": n, "t": band, "x": text}
+        for n, (band, text) in enumerate(zip(SINC_BANDS, sinc_fragments(prompt), strict=False))
     ]
     document = {"formula": SINC_FORMULA, "T": SINC_T, "fragments": fragments}
     return json.dumps(document, ensure_ascii=False)
@@ -74,10 +76,46 @@ def routing_label(prompt: str) -> str:
 
 
 _TOPICS = (
-    "python", "rust", "kubernetes", "postgres", "react", "docker", "linux", "pandas", "terraform",
-    "golang", "redis", "nginx", "kafka", "spark", "graphql", "bash", "java", "swift", "css", "html",
-    "numpy", "django", "flask", "helm", "git", "vim", "excel", "calculus", "poetry", "history",
-    "cooking", "travel", "budget", "resume", "email", "marketing", "chess", "guitar", "yoga", "physics",
+    "python",
+    "rust",
+    "kubernetes",
+    "postgres",
+    "react",
+    "docker",
+    "linux",
+    "pandas",
+    "terraform",
+    "golang",
+    "redis",
+    "nginx",
+    "kafka",
+    "spark",
+    "graphql",
+    "bash",
+    "java",
+    "swift",
+    "css",
+    "html",
+    "numpy",
+    "django",
+    "flask",
+    "helm",
+    "git",
+    "vim",
+    "excel",
+    "calculus",
+    "poetry",
+    "history",
+    "cooking",
+    "travel",
+    "budget",
+    "resume",
+    "email",
+    "marketing",
+    "chess",
+    "guitar",
+    "yoga",
+    "physics",
 )
 _SHAPES = (
     "{t}",
@@ -106,3 +144,19 @@ def varied_prompts(count: int, *, offset: int = 0) -> list[str]:
         prompts.append(shape.format(t=topic, u=other) + (f" #{index}" if index >= 400 else ""))
         index += 1
     return prompts
+
+
+def chat_records(prompts: list[str], answer: Any, *, system_prompt: str) -> list[dict[str, Any]]:
+    """curate-format records (`id`, `category`, `messages`) with `answer(prompt)` as the assistant turn."""
+    return [
+        {
+            "id": f"scripted-{index}",
+            "category": None,
+            "messages": [
+                {"role": "system", "content": system_prompt},
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": answer(prompt)},
+            ],
+        }
+        for index, prompt in enumerate(prompts)
+    ]

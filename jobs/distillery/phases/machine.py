@@ -144,7 +144,7 @@ def outcome_from_summary(summary: Mapping[str, Any]) -> PhaseOutcome:
     word = str(summary.get("status") or summary.get("outcome") or "Succeeded")
     state = _STATE_WORDS.get(word.replace("_", "").replace("-", "").lower(), State.FAILED)
     reason = {State.SUCCEEDED: COMPLETED, State.BUDGET_EXCEEDED: BUDGET_EXCEEDED}.get(state, FAILED)
-    message = str(summary.get("error") or summary.get("message") or "")
+    message = str(summary.get("error") or summary.get("message") or summary.get("reason") or "")
     return PhaseOutcome(state, reason, message, summary)
 
 

@@ -60,10 +60,13 @@ def summarize(observed: Mapping[str, PhaseOutcome]) -> dict[str, Any]:
     collect, curate = get.get(COLLECT, {}), get.get(CURATE, {})
     train, evaluate = get.get(TRAIN, {}), get.get(EVALUATE, {})
     tokens = _pick(collect, "tokens", "total_tokens")
-    usage = collect.get("usage") if isinstance(collect.get("usage"), Mapping) else {}
-    if tokens is None and usage:
-        tokens = sum(int(usage.get(key) or 0) for key in ("input_tokens", "output_tokens"))
-    rates = evaluate.get("pass_rates") if isinstance(evaluate.get("pass_rates"), Mapping) else {}
+    if isinstance(tokens, Mapping):  # collect writes {"input_tokens", "output_tokens", ..., "total"}
+        tokens = tokens.get("total") or sum(
+            int(tokens.get(key) or 0) for key in ("input_tokens", "output_tokens")
+        )
+    # evaluate writes {"contract_pass_rate": {"base": .., "student": .., "teacher": ..}}
+    rates = _pick(evaluate, "contract_pass_rate", "pass_rates")
+    rates = rates if isinstance(rates, Mapping) else {"student": rates}
     values = {
         "prompts": _count(_pick(collect, "prompts", "total")),
         "collected": _count(_pick(collect, "collected", "succeeded", "ok")),
@@ -72,10 +75,9 @@ def summarize(observed: Mapping[str, PhaseOutcome]) -> dict[str, Any]:
         "teacher_cost_usd": _number(_pick(collect, "cost_usd", "teacher_cost_usd")),
         "teacher_tokens": _count(tokens),
         "final_loss": _number(_pick(train, "final_loss")),
-        "contract_pass_rate": _number(_pick(evaluate, "contract_pass_rate", "student_pass_rate"))
-        or _number(rates.get("student")),
-        "base_pass_rate": _number(_pick(evaluate, "base_pass_rate")) or _number(rates.get("base")),
-        "teacher_pass_rate": _number(_pick(evaluate, "teacher_pass_rate")) or _number(rates.get("teacher")),
+        "contract_pass_rate": _number(rates.get("student")),
+        "base_pass_rate": _number(rates.get("base")),
+        "teacher_pass_rate": _number(rates.get("teacher")),
         "verdict": _pick(evaluate, "verdict"),
         "gates_passed": gates_passed(evaluate),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,6 +27,9 @@ from distillery.runner.state import RunStore
 
 # A line at least this often while a phase prints nothing, so a person sees it is alive.
 HEARTBEAT_SECONDS = 10.0
+# Progress bars drawn for a terminal are noise in a log of lines.
+QUIET_PROGRESS_ENV = {"HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "TQDM_DISABLE": "1"}
+JOB_RESULT_PREFIX = '{"phase": '
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
@@ -91,7 +95,7 @@ class LocalRunner:
         self.wanted_attempt = attempt
         self.storage_override = storage
         self.console = console or Console()
-        self.env = env
+        self.env = {**QUIET_PROGRESS_ENV, **(env if env is not None else os.environ)}
         self.clock = clock
 
     # --- the loop ---------------------------------------------------------------------------
@@ -176,6 +180,8 @@ class LocalRunner:
 
         def on_line(line: str) -> None:
             last_seen[0] = time.monotonic()
+            if line.startswith(JOB_RESULT_PREFIX):
+                return  # the job's machine-readable summary: summary.json has it, the result line follows
             self.console.print(views.output_line(phase, line), soft_wrap=True, highlight=False)
 
         def on_tick(seconds: float) -> None:
@@ -232,7 +238,7 @@ class LocalRunner:
         self.console.print(
             Text(f"DistillationRun {run.namespace}/{run.name}, attempt {attempt}", style="bold")
         )
-        self.console.print(f"artifacts: {where}", highlight=False)
+        self.console.print(f"artifacts: {where}", highlight=False, soft_wrap=True)
         for name in observed:
             self.console.print(
                 views.phase_prefix(name) + Text("already done (resumed), skipped", style="dim")
@@ -242,11 +248,11 @@ class LocalRunner:
         report = store.read_report(attempt)
         location = store.report_location(attempt) if report is not None else None
         self.console.print()
+        self.console.print(views.summary_table(status))
         if report is not None:
             views.print_report(self.console, report)
-        self.console.print(views.summary_table(status))
         if location:
-            self.console.print(f"report: {location}", highlight=False)
+            self.console.print(f"report: {location}", highlight=False, soft_wrap=True)
         if status.phase == "Failed":
             self.console.print(Text(f"run failed: {status.message}", style="bold red"))
             interrupted = any(c.reason == phases.INTERRUPTED for c in status.conditions)

@@ -69,9 +69,7 @@ def locate(target: str, *, attempt: int | None = None, endpoint_url: str | None 
         attempt_store = store.child(f"a{number}")
         if status is not None and status.attempt != number:
             status = None  # status.json describes another attempt
-    elif _read_json(store, f"{phases.EVALUATE}/{layout.SUMMARY}") is not None or store.list(
-        f"{phases.COLLECT}/"
-    ):
+    elif any(_read_json(store, f"{name}/{layout.SUMMARY}") is not None for name in layout.PHASES):
         attempt_store, number = store, _attempt_number(uri)
     else:
         raise StoreError(
@@ -81,7 +79,9 @@ def locate(target: str, *, attempt: int | None = None, endpoint_url: str | None 
     return _load_attempt(attempt_store, number, status)
 
 
-def _load_attempt(store: ArtifactStore, attempt: int | None, status: DistillationRunStatus | None) -> StoredRun:
+def _load_attempt(
+    store: ArtifactStore, attempt: int | None, status: DistillationRunStatus | None
+) -> StoredRun:
     summaries = {}
     for name in layout.PHASES:
         summary = _read_json(store, f"{name}/{layout.SUMMARY}")

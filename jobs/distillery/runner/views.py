@@ -21,10 +21,11 @@ PHASE_STYLES = {
 MODEL_ORDER = ("base", "student", "teacher")
 # Metrics shown first and how they are labelled; any other numeric metric follows.
 METRIC_LABELS = {
-    "contract_pass_rate": "contract pass rate",
-    "strict_pass_rate": "  strict parse",
-    "tolerant_pass_rate": "  tolerant parse",
+    "contract_pass_rate": "contract pass rate (strict)",
+    "contract_pass_rate_tolerant": "contract pass rate (tolerant)",
+    "schema_pass_rate": "JSON schema pass rate",
     "accuracy": "accuracy",
+    "quality": "quality",
     "teacher_agreement": "agreement with teacher",
     "judge_score": "judge score",
     "latency_p50_ms": "latency p50 (ms)",
@@ -47,9 +48,11 @@ def _format(metric: str, value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return "—" if value is None else ("yes" if value else "no")
     if isinstance(value, int | float):
-        if any(hint in metric for hint in RATE_HINTS) and 0 <= value <= 1:
+        if any(hint in metric.lower() for hint in RATE_HINTS) and 0 <= value <= 1:
             return f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
-        return f"{value:,.4g}" if isinstance(value, float) else f"{value:,}"
+        if isinstance(value, int) or abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
     return str(value)
 
 
@@ -88,7 +91,24 @@ def evaluation_table(report: Mapping[str, Any]) -> Table | None:
     for metric in _scalar_metrics(models):
         label = METRIC_LABELS.get(metric, metric.replace("_", " "))
         table.add_row(label, *(_format(metric, metrics.get(metric)) for metrics in models.values()))
+        if metric == "contract_pass_rate":
+            _add_rule_rows(table, models)
     return table
+
+
+def _add_rule_rows(table: Table, models: Mapping[str, Mapping[str, Any]]) -> None:
+    """One row per contract rule under the overall pass rate."""
+    rules: list[str] = []
+    for metrics in models.values():
+        per_rule = metrics.get("rule_pass_rates")
+        if isinstance(per_rule, Mapping):
+            rules += [name for name in per_rule if name not in rules]
+    for rule in rules:
+        cells = []
+        for metrics in models.values():
+            per_rule = metrics.get("rule_pass_rates")
+            cells.append(_format("rate", per_rule.get(rule) if isinstance(per_rule, Mapping) else None))
+        table.add_row(f"  rule {rule}", *cells, style="dim")
 
 
 def _gate_bound(gate: Mapping[str, Any]) -> str:
@@ -119,13 +139,13 @@ def gates_table(report: Mapping[str, Any]) -> Table | None:
 
 def verdict_line(report: Mapping[str, Any]) -> Text | None:
     verdict = report.get("verdict")
+    reason = report.get("verdict_reason")
     if isinstance(verdict, Mapping):
-        verdict = verdict.get("verdict") or verdict.get("label")
+        verdict, reason = verdict.get("verdict"), verdict.get("reason")
     if not verdict:
-        return None
+        return Text(f"verdict: none ({reason})", style="yellow") if reason else None
     style = {"viable": "bold green", "marginal": "bold yellow"}.get(str(verdict), "bold red")
     text = Text("verdict: ") + Text(str(verdict), style=style)
-    reason = report.get("verdict_reason") or report.get("verdictReason")
     if reason:
         text += Text(f" — {reason}")
     return text

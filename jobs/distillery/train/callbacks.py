@@ -34,7 +34,9 @@ class ProgressLog(TrainerCallback):
         self._last_line = time.monotonic()
         self._last_tokens = (time.monotonic(), 0)
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any
+    ) -> None:
         if not logs or "loss" not in logs:
             return
         now, tokens = time.monotonic(), int(getattr(state, "num_input_tokens_seen", 0) or 0)
@@ -53,7 +55,11 @@ class ProgressLog(TrainerCallback):
         self._last_line = now
         log.info(
             "step %d/%d epoch %.2f loss %.4f lr %.2e tokens/s %s",
-            state.global_step, state.max_steps, record["epoch"], record["loss"], record["learning_rate"],
+            state.global_step,
+            state.max_steps,
+            record["epoch"],
+            record["loss"],
+            record["learning_rate"],
             record["tokens_per_second"] if rate else "-",
         )
 
@@ -133,5 +139,9 @@ def fetch_newest_checkpoint(store: ArtifactStore, output_dir: Path) -> Path | No
     local = output_dir / f"checkpoint-{step}"
     store.download_dir(f"{layout.TRAIN_CHECKPOINTS}checkpoint-{step}/", local)
     (local / COMPLETE).unlink(missing_ok=True)
-    log.info("resuming from checkpoint %d (%s)", step, store.uri_for(f"{layout.TRAIN_CHECKPOINTS}checkpoint-{step}/"))
+    log.info(
+        "resuming from checkpoint %d (%s)",
+        step,
+        store.uri_for(f"{layout.TRAIN_CHECKPOINTS}checkpoint-{step}/"),
+    )
     return local

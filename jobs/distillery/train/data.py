@@ -51,7 +51,9 @@ def check_chat_template(tokenizer: Any) -> None:
     # template byte for byte (Qwen2.5...) and rejects any other: see trainer.build_trainer.
 
 
-def measure(tokenizer: Any, conversations: list[list[dict[str, str]]], max_length: int) -> tuple[int, int, int]:
+def measure(
+    tokenizer: Any, conversations: list[list[dict[str, str]]], max_length: int
+) -> tuple[int, int, int]:
     """(total tokens, assistant tokens, longest) over `conversations`; raise if any does not fit."""
     total = assistant = longest = 0
     too_long: list[tuple[int, int]] = []
@@ -70,11 +72,14 @@ def measure(tokenizer: Any, conversations: list[list[dict[str, str]]], max_lengt
     if too_long:
         shown = ", ".join(f"#{i} ({n} tokens)" for i, n in too_long[:5])
         raise TrainingError(
-            f"student.training.maxLength is {max_length} but {len(too_long)} of {len(conversations)} examples "
-            f"are longer ({shown}); they would be truncated or dropped. Raise maxLength to at least {longest}."
+            f"student.training.maxLength is {max_length} but {len(too_long)} of {len(conversations)} "
+            f"examples are longer ({shown}); they would be truncated or dropped. "
+            f"Raise maxLength to at least {longest}."
         )
     if empty:
-        raise TrainingError(f"{len(empty)} examples have no assistant tokens to learn from (e.g. #{empty[0]})")
+        raise TrainingError(
+            f"{len(empty)} examples have no assistant tokens to learn from (e.g. #{empty[0]})"
+        )
     return total, assistant, longest
 
 
@@ -92,7 +97,9 @@ def prepare(
         raise TrainingError("train.jsonl has no examples: nothing to train on")
     check_chat_template(tokenizer)
     train = [messages_of(r, source="train.jsonl", line=i + 1) for i, r in enumerate(train_records)]
-    validation = [messages_of(r, source="validation.jsonl", line=i + 1) for i, r in enumerate(validation_records)]
+    validation = [
+        messages_of(r, source="validation.jsonl", line=i + 1) for i, r in enumerate(validation_records)
+    ]
     tokens, assistant, longest = measure(tokenizer, train + validation, max_length)
     return PreparedData(
         train=Dataset.from_list([{"messages": m} for m in train]),
@@ -111,5 +118,6 @@ def check_prepared_size(trainer: Any, expected_examples: int, packing: bool) -> 
         raise TrainingError("the prepared training set is empty after tokenization (check maxLength)")
     if not packing and rows != expected_examples:
         raise TrainingError(
-            f"tokenization kept {rows} of {expected_examples} examples; the rest were dropped (check maxLength)"
+            f"tokenization kept {rows} of {expected_examples} examples; "
+            "the rest were dropped (check maxLength)"
         )

@@ -34,8 +34,12 @@ def read_examples(store: ArtifactStore) -> tuple[list[dict[str, Any]], list[dict
     try:
         train = list(store.read_jsonl(layout.CURATE_TRAIN))
     except ArtifactNotFound as exc:
-        raise PhaseInputMissing(f"train needs {store.uri_for(layout.CURATE_TRAIN)} (run curate first)") from exc
-    validation = list(store.read_jsonl(layout.CURATE_VALIDATION)) if store.exists(layout.CURATE_VALIDATION) else []
+        raise PhaseInputMissing(
+            f"train needs {store.uri_for(layout.CURATE_TRAIN)} (run curate first)"
+        ) from exc
+    validation = (
+        list(store.read_jsonl(layout.CURATE_VALIDATION)) if store.exists(layout.CURATE_VALIDATION) else []
+    )
     return train, validation
 
 
@@ -60,8 +64,17 @@ def _distributed_world(ctx: JobContext) -> int:
 
 def _relaunch_distributed(ctx: JobContext, processes: int) -> dict[str, Any]:
     command = [
-        sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes}",
-        "-m", "distillery.cli.job", "train", "--manifest", str(ctx.manifest_path), "--attempt", str(ctx.attempt),
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc-per-node={processes}",
+        "-m",
+        "distillery.cli.job",
+        "train",
+        "--manifest",
+        str(ctx.manifest_path),
+        "--attempt",
+        str(ctx.attempt),
     ]
     log.info("training data-parallel on %d GPUs: %s", processes, " ".join(command))
     if subprocess.run(command, check=False).returncode != 0:
@@ -113,15 +126,24 @@ def train_to_store(
     data = prepare(tokenizer, train_records, validation_records, max_length=student.training.max_length)
     log.info(
         "%d training examples, %d tokens (%d assistant), longest %d (maxLength %d)",
-        data.examples, data.train_tokens, data.assistant_tokens, data.longest, student.training.max_length,
+        data.examples,
+        data.train_tokens,
+        data.assistant_tokens,
+        data.longest,
+        student.training.max_length,
     )
     model = models.load_model(base_path, method=student.method)
     output_dir = work_dir / "trainer"
     progress, sync, stop = ProgressLog(), CheckpointSync(store), StopOnSignal()
     try:
         trainer = build_trainer(
-            model, tokenizer, student, output_dir,
-            train_dataset=data.train, eval_dataset=data.validation, callbacks=[progress, sync, stop],
+            model,
+            tokenizer,
+            student,
+            output_dir,
+            train_dataset=data.train,
+            eval_dataset=data.validation,
+            callbacks=[progress, sync, stop],
         )
         check_prepared_size(trainer, data.examples, student.training.packing)
         resume = fetch_newest_checkpoint(store, output_dir)
@@ -137,7 +159,11 @@ def train_to_store(
         return {}
     eval_loss = trainer.evaluate()["eval_loss"] if data.validation is not None else None
     summary = save_outputs(
-        trainer, tokenizer, student, store, work_dir,
+        trainer,
+        tokenizer,
+        student,
+        store,
+        work_dir,
         history=progress.history,
         facts={
             "examples": data.examples,
@@ -155,6 +181,10 @@ def train_to_store(
             "method": student.method,
         },
     )
-    log.info("training done: loss %s -> %s in %.1f s", summary["initial_loss"], summary["final_loss"],
-             summary["wall_seconds"])
+    log.info(
+        "training done: loss %s -> %s in %.1f s",
+        summary["initial_loss"],
+        summary["final_loss"],
+        summary["wall_seconds"],
+    )
     return summary

@@ -60,11 +60,15 @@ def quantization_config(method: str) -> Any | None:
     if method != "qlora":
         return None
     if not cuda_available():
-        raise TrainingError("student.method is 'qlora' (4-bit) but no CUDA device is present; use 'lora' on CPU")
+        raise TrainingError(
+            "student.method is 'qlora' (4-bit) but no CUDA device is present; use 'lora' on CPU"
+        )
     try:
         import bitsandbytes  # noqa: F401
     except ImportError as exc:
-        raise TrainingError("student.method 'qlora' needs the bitsandbytes package (pip install bitsandbytes)") from exc
+        raise TrainingError(
+            "student.method 'qlora' needs the bitsandbytes package (pip install bitsandbytes)"
+        ) from exc
     import torch
     from transformers import BitsAndBytesConfig
 

@@ -68,7 +68,9 @@ def save_outputs(
         "steps": state.global_step,
         "epochs": round(float(state.epoch or 0), 4),
         "tokens_seen": tokens,
-        "tokens_per_second": round(tokens / runtime, 1) if runtime and not facts.get("resumed_from_step") else None,
+        "tokens_per_second": round(tokens / runtime, 1)
+        if runtime and not facts.get("resumed_from_step")
+        else None,
         **facts,
         "adapter_uri": store.uri_for(layout.TRAIN_ADAPTER),
         "merged_uri": merged_uri,

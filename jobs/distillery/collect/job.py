@@ -1,0 +1,61 @@
+"""`distillery-job collect`: resolve the run's prompts, collect teacher completions, write the summary."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from distillery.context import JobContext, secret_from_env
+from distillery.errors import TeacherError
+from distillery.layout import COLLECT_PROMPTS, COLLECT_TEACHER, SUMMARY
+from distillery.prompts import Prompt, resolve_prompts
+
+log = logging.getLogger("distillery.collect")
+
+API_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_API_KEY"}
+
+
+def store_options(ctx: JobContext) -> dict[str, Any]:
+    storage = ctx.run.spec.storage
+    return {"endpoint_url": storage.endpoint, "region": storage.region}
+
+
+def load_or_resolve_prompts(ctx: JobContext, store: Any) -> list[Prompt]:
+    """The attempt's prompts: as resolved by the first run of this attempt (sources may change later)."""
+    if store.exists(COLLECT_PROMPTS):
+        prompts = [Prompt.from_record(record) for record in store.read_jsonl(COLLECT_PROMPTS)]
+        log.info("collect: %d prompts from %s (resolved by an earlier run)", len(prompts), COLLECT_PROMPTS)
+        return prompts
+    prompts = resolve_prompts(ctx.run.spec.prompts, store_options=store_options(ctx), base_dir=None)
+    store.write_jsonl(COLLECT_PROMPTS, (p.to_record() for p in prompts))
+    return prompts
+
+
+def api_key_for(provider: str) -> str | None:
+    env = API_KEY_ENV[provider]
+    key = secret_from_env(env)
+    if key is None and provider == "anthropic":
+        raise TeacherError(f"{env} is not set (the job gets it from teacher.apiKeySecretRef)")
+    return key
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    from distillery.collect.engine import FAILED, collect_to_store
+
+    for noisy in ("httpx", "httpx2"):  # one INFO line per HTTP request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    spec = ctx.run.spec
+    store = ctx.store("collect")
+    prompts = load_or_resolve_prompts(ctx, store)
+    summary = collect_to_store(
+        prompts,
+        spec.teacher,
+        store,
+        api_key=api_key_for(spec.teacher.provider),
+        system_prompt=spec.teacher.system_prompt or spec.task.system_prompt,
+    )
+    summary["teacher_jsonl"] = store.uri_for(COLLECT_TEACHER)
+    store.write_json(SUMMARY, summary)
+    if summary["status"] == FAILED:
+        raise TeacherError(f"collect failed: {summary['reason']}")
+    return summary

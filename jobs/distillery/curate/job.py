@@ -1,0 +1,65 @@
+"""`distillery-job curate`: teacher.jsonl -> train.jsonl, validation.jsonl, rejected.jsonl, summary."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from distillery.context import JobContext, secret_from_env
+from distillery.errors import ArtifactNotFound, CurationError, PhaseInputMissing
+from distillery.layout import COLLECT_TEACHER, CURATE_REJECTED, CURATE_TRAIN, CURATE_VALIDATION, SUMMARY
+
+log = logging.getLogger("distillery.curate")
+
+JUDGE_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_API_KEY"}
+
+
+def read_teacher_records(ctx: JobContext) -> list[dict[str, Any]]:
+    collect = ctx.store("collect")
+    try:
+        return list(collect.read_jsonl(COLLECT_TEACHER))
+    except ArtifactNotFound:
+        raise PhaseInputMissing(
+            f"curate needs {collect.uri_for(COLLECT_TEACHER)}; run collect for attempt {ctx.attempt} first"
+        ) from None
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    from distillery.curate.judge import judge_all
+    from distillery.curate.pipeline import curate_records
+
+    spec = ctx.run.spec
+    records = read_teacher_records(ctx)
+    judge = None
+    if spec.curation.judge is not None:
+        judge_spec = spec.curation.judge
+        if judge_spec.model == spec.teacher.model:
+            log.warning(
+                "curate: the judge is the teacher model (%s); prefer another family", judge_spec.model
+            )
+        api_key = secret_from_env("JUDGE_API_KEY", JUDGE_KEY_ENV[judge_spec.provider])
+        judge = functools.partial(judge_all, spec=judge_spec, api_key=api_key)
+    log.info("curate: %d teacher records", len(records))
+    curated = curate_records(records, spec.task, spec.curation, judge=judge)
+    store = ctx.store("curate")
+    store.write_jsonl(CURATE_TRAIN, curated.train)
+    store.write_jsonl(CURATE_VALIDATION, curated.validation)
+    store.write_jsonl(CURATE_REJECTED, curated.rejected)
+    summary = curated.summary | {
+        "status": "Succeeded" if curated.train else "Failed",
+        "train_jsonl": store.uri_for(CURATE_TRAIN),
+        "validation_jsonl": store.uri_for(CURATE_VALIDATION),
+    }
+    store.write_json(SUMMARY, summary)
+    log.info(
+        "curate: kept %d of %d (train %d, validation %d); rejected by reason: %s",
+        summary["kept"],
+        summary["input"],
+        summary["train"],
+        summary["validation"],
+        summary["rejected_by_reason"],
+    )
+    if not curated.train:
+        raise CurationError(f"no training examples left: rejected by reason {summary['rejected_by_reason']}")
+    return summary

@@ -1,0 +1,180 @@
+"""The offline demo: the whole pipeline on this machine with no network, no GPU and no cluster.
+
+- The teacher is SCRIPTED: a fake Anthropic API on 127.0.0.1 (in this process) whose answers come
+  from `distillery.fakes.scripted.sinc_scatter`, reached by the real anthropic SDK via baseUrl.
+- The student is a tiny Qwen2-architecture model built here (random weights, locally trained
+  tokenizer), loaded by the train and evaluate jobs through the ordinary from_pretrained path.
+- The manifest is examples/sinc-scatter/run.yaml (its task and output contract) with the prompts,
+  teacher URL, student, training settings and storage replaced for a CPU-sized run; it is written
+  to the output directory and run through the same runner as `distillery run`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.panel import Panel
+
+from distillery.fakes import scripted
+from distillery.runner import LocalRunner, RunResult
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sinc-scatter" / "run.yaml"
+SCRIPTED_API_KEY = "scripted-demo-teacher-no-real-key"
+RUN_NAME = "sinc-scatter-demo"
+NAMESPACE = "demo"
+# Disjoint prompt sets: the held-out prompts start far past the training ones.
+HELD_OUT_OFFSET = 10_000
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """Sizes of the demo; the defaults finish in a few minutes on 2 CPU cores."""
+
+    prompts: int = 160
+    held_out: int = 24
+    epochs: float = 6
+    learning_rate: float = 5e-3
+    batch_size: int = 8
+    gradient_accumulation: int = 1
+    lora_rank: int = 16
+    max_length: int = 512
+    max_new_tokens: int = 256
+    eval_batch_size: int = 24
+    hidden_size: int = 64
+    layers: int = 2
+    vocab_size: int = 1024
+    teacher_latency_s: float = 0.0
+
+
+def _example_body() -> dict[str, Any]:
+    if EXAMPLE.is_file():
+        return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    # Installed without the repository's examples: the same task from the scripted teacher's module.
+    return {
+        "apiVersion": "distillery.dev/v1alpha1",
+        "kind": "DistillationRun",
+        "metadata": {"name": RUN_NAME},
+        "spec": {
+            "task": {
+                "systemPrompt": scripted.SINC_SYSTEM_PROMPT,
+                "output": {"format": "json", "rules": [dict(rule) for rule in scripted.SINC_RULES]},
+            },
+            "teacher": {"provider": "anthropic", "model": "claude-haiku-4-5"},
+        },
+    }
+
+
+def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: DemoSettings) -> dict[str, Any]:
+    """examples/sinc-scatter/run.yaml, resized for the offline demo."""
+    body = _example_body()
+    spec = body["spec"]
+    body["metadata"] = {"name": RUN_NAME, "namespace": NAMESPACE}
+    spec["teacher"] = {
+        **spec["teacher"],
+        "baseUrl": base_url,
+        "concurrency": 8,
+        "maxAttempts": 3,
+        "budget": {"maxCostUSD": 1},
+    }
+    spec["teacher"].pop("apiKeySecretRef", None)
+    spec["prompts"] = {"sources": [{"inline": scripted.varied_prompts(settings.prompts)}]}
+    # The scripted answers are one template filled with the prompt's words: near-duplicates by
+    # construction, so only identical answers are removed here (a real teacher keeps the default).
+    spec["curation"] = {"dedupe": True, "nearDuplicateThreshold": 1.0, "validationFraction": 0.05}
+    spec["student"] = {
+        "baseModel": str(model_dir),
+        "method": "lora",
+        "lora": {"r": settings.lora_rank, "alpha": settings.lora_rank * 2},
+        "training": {
+            "epochs": settings.epochs,
+            "learningRate": settings.learning_rate,
+            "batchSize": settings.batch_size,
+            "gradientAccumulation": settings.gradient_accumulation,
+            "maxLength": settings.max_length,
+            "packing": False,
+            "warmupSteps": 5,
+            "checkpointEverySteps": 20,
+            "logEverySteps": 5,
+        },
+        "resources": {"gpus": 0, "memory": "4Gi"},
+    }
+    held_out = scripted.varied_prompts(settings.held_out, offset=HELD_OUT_OFFSET)
+    spec["evaluation"] = {
+        "heldOut": {"inline": held_out},
+        "compare": ["base", "teacher"],
+        "maxNewTokens": settings.max_new_tokens,
+        "batchSize": settings.eval_batch_size,
+        "gates": [{"metric": "contractPassRate", "min": 0.5}],
+    }
+    spec["storage"] = {"uri": storage_uri}
+    spec.pop("publish", None)
+    spec.pop("schedule", None)
+    return body
+
+
+def build_student(model_dir: Path, settings: DemoSettings) -> Path:
+    """The tiny base model, built once per output directory (its tokenizer knows the task's words)."""
+    if (model_dir / "config.json").is_file():
+        return model_dir
+    from distillery.modelkit import build_tiny_model
+
+    prompts = scripted.varied_prompts(400) + scripted.varied_prompts(400, offset=HELD_OUT_OFFSET)
+    texts = [scripted.SINC_SYSTEM_PROMPT, *prompts, *(scripted.sinc_scatter(p) for p in prompts[::4])]
+    return build_tiny_model(
+        model_dir,
+        vocab_texts=texts,
+        vocab_size=settings.vocab_size,
+        hidden_size=settings.hidden_size,
+        layers=settings.layers,
+    )
+
+
+def write_manifest(path: Path, body: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
+    return path
+
+
+def _banner(console: Console, output: Path) -> None:
+    console.print(
+        Panel.fit(
+            "[bold]Distillery offline demo[/]\n"
+            "teacher: [bold yellow]SCRIPTED[/] fake Anthropic API on 127.0.0.1 "
+            "(deterministic sinc-scatter answers, not a real model)\n"
+            "student: tiny Qwen2-architecture model built locally (random init), LoRA on CPU\n"
+            f"output:  {output}",
+            border_style="yellow",
+        )
+    )
+
+
+def run_demo(
+    output: str | Path = "distillery-demo",
+    *,
+    settings: DemoSettings | None = None,
+    console: Console | None = None,
+    resume: bool = False,
+) -> RunResult:
+    """Run the offline demo into `output` (model, manifest, artifacts); returns the runner's result."""
+    from distillery.fakes.anthropic_server import FakeAnthropicServer, sinc_scatter_responder
+
+    settings = settings or DemoSettings()
+    console = console or Console()
+    out = Path(output).resolve()
+    _banner(console, out)
+    console.print("building the tiny student model ...")
+    model_dir = build_student(out / "tiny-student", settings)
+    with FakeAnthropicServer(sinc_scatter_responder, latency=settings.teacher_latency_s) as server:
+        console.print(f"SCRIPTED teacher listening on {server.base_url}")
+        body = demo_manifest(model_dir, server.base_url, f"file://{(out / 'artifacts').as_posix()}", settings)
+        manifest = write_manifest(out / "run.yaml", body)
+        env = {**os.environ, "ANTHROPIC_API_KEY": SCRIPTED_API_KEY}
+        result = LocalRunner(manifest, resume=resume, console=console, env=env).run()
+        console.print(f"SCRIPTED teacher served {sum(server.completions.values())} completions")
+    console.print(f"manifest: {manifest}", highlight=False)
+    return result

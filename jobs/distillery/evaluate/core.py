@@ -1,0 +1,167 @@
+"""The evaluation itself, independent of manifests: generate, check, score, gate, report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from distillery import layout
+from distillery.api.spec import DistillationRunSpec
+from distillery.contract import Contract, ContractResult
+from distillery.evaluate import gates as gating
+from distillery.evaluate import generation
+from distillery.evaluate import metrics as m
+from distillery.evaluate.metrics import Answer
+from distillery.evaluate.report import write_report
+from distillery.prompts import Prompt
+from distillery.store import ArtifactStore
+
+log = logging.getLogger(__name__)
+
+
+def student_and_base_answers(
+    spec: DistillationRunSpec, held_out: list[Prompt], base_path: str, adapter_dir: Path, *, with_base: bool
+) -> tuple[dict[str, list[Answer]], dict[str, float]]:
+    """Answers of the student (and the base) with the wall time each model's generation took."""
+    conversations = [generation.conversation(spec.task.system_prompt, p.text) for p in held_out]
+    settings = {"max_new_tokens": spec.evaluation.max_new_tokens}
+    answers: dict[str, list[generation.Generation]] = {}
+    walls: dict[str, float] = {}
+    if generation.use_vllm():
+        for name, adapter in (("student", adapter_dir), ("base", None)):
+            if name == "base" and not with_base:
+                continue
+            started = time.perf_counter()
+            answers[name] = generation.generate_vllm(base_path, adapter, conversations, **settings)
+            walls[name] = time.perf_counter() - started
+    else:
+        model, tokenizer = generation.load_student(base_path, adapter_dir)
+        batch = spec.evaluation.batch_size
+        started = time.perf_counter()
+        answers["student"] = generation.generate_batched(
+            model, tokenizer, conversations, batch_size=batch, **settings
+        )
+        walls["student"] = time.perf_counter() - started
+        log.info("student answered %d prompts in %.1f s", len(held_out), walls["student"])
+        if with_base:
+            with generation.adapter_disabled(model):
+                started = time.perf_counter()
+                answers["base"] = generation.generate_batched(
+                    model, tokenizer, conversations, batch_size=batch, **settings
+                )
+                walls["base"] = time.perf_counter() - started
+            log.info("base answered %d prompts in %.1f s", len(held_out), walls["base"])
+    converted = {
+        name: [Answer(g.text, g.latency_s * 1000, g.new_tokens) for g in generated]
+        for name, generated in answers.items()
+    }
+    return converted, walls
+
+
+def _prediction(prompt: Prompt, outputs: dict[str, tuple[Answer, ContractResult]]) -> dict[str, Any]:
+    return {
+        "id": prompt.id,
+        "prompt": prompt.text,
+        "category": prompt.category,
+        "expected": prompt.expected,
+        "models": {
+            name: {
+                "output": answer.text,
+                "latency_ms": answer.latency_ms,
+                "passed": result.passed,
+                "passed_tolerant": result.passed_tolerant,
+                "failures": result.failures,
+                **result.to_dict(),
+            }
+            for name, (answer, result) in outputs.items()
+        },
+    }
+
+
+def evaluate_to_store(
+    spec: DistillationRunSpec,
+    held_out: list[Prompt],
+    base_path: str,
+    adapter_dir: Path,
+    store: ArtifactStore,
+    *,
+    teacher: list[Answer] | None,
+    loss: dict[str, Any] | None = None,
+    run_name: str = "run",
+) -> dict[str, Any]:
+    """Evaluate and write the report artifacts and summary.json to `store`; return the summary."""
+    contract = Contract(spec.task.output)
+    answers, walls = student_and_base_answers(
+        spec, held_out, base_path, adapter_dir, with_base="base" in spec.evaluation.compare
+    )
+    if teacher is not None:
+        answers["teacher"] = teacher
+    results = {
+        name: [
+            contract.check(a.text or "", prompt=p.text) for a, p in zip(model_answers, held_out, strict=True)
+        ]
+        for name, model_answers in answers.items()
+    }
+    expected = [p.expected for p in held_out]
+    price = spec.student.resources.gpu_hour_price_usd
+    models: dict[str, dict[str, Any]] = {}
+    for name, model_answers in answers.items():
+        cost = (
+            m.teacher_cost_per_1k([a.cost_usd for a in model_answers])
+            if name == "teacher"
+            else m.student_cost_per_1k(walls[name], len(held_out), price)
+        )
+        models[name] = m.model_metrics(
+            model_answers,
+            results[name],
+            expected,
+            rule_names=contract.rule_names,
+            wall_seconds=walls.get(name),
+            cost_per_1k_usd=cost,
+        )
+        if teacher is not None and name != "teacher":
+            models[name]["teacher_agreement"] = m.agreement(
+                results[name], model_answers, results["teacher"], teacher
+            )
+        models[name]["judge_score"] = None
+    student = models["student"]
+    compared = gating.comparison(student, models.get("teacher"))
+    student.update(compared)
+    gate_results = gating.check_gates(spec.evaluation.gates, student)
+    report = {
+        "run": run_name,
+        "examples": len(held_out),
+        "models": models,
+        "comparison": compared,
+        "gates": gate_results,
+        "gates_passed": all(g["passed"] for g in gate_results),
+        "verdict": gating.verdict(compared),
+        "error_analysis": (
+            m.error_analysis(results["student"], answers["student"], results["teacher"], teacher, expected)
+            if teacher is not None
+            else None
+        ),
+        "teacher_latency": "measured" if models.get("teacher", {}).get("latency_p50_ms") else "unknown",
+    }
+    order = [name for name in ("base", "student", "teacher") if name in answers]
+    predictions = [
+        _prediction(p, {name: (answers[name][i], results[name][i]) for name in order})
+        for i, p in enumerate(held_out)
+    ]
+    uris = write_report(store, report, predictions, loss)
+    summary = {
+        "examples": len(held_out),
+        "contract_pass_rate": {name: models[name]["contract_pass_rate"] for name in order},
+        "quality": {name: models[name]["quality"] for name in order},
+        **compared,
+        "gates": [{"metric": g["metric"], "passed": g["passed"], "value": g["value"]} for g in gate_results],
+        "gates_passed": report["gates_passed"],
+        "verdict": report["verdict"]["verdict"],
+        "report_uri": uris[layout.EVALUATE_REPORT_HTML],
+        "artifacts": uris,
+    }
+    store.write_json(layout.SUMMARY, summary)
+    log.info("evaluation: pass rate %s, verdict %s", summary["contract_pass_rate"], summary["verdict"])
+    return summary
