@@ -118,11 +118,9 @@ def _check_pricing(run: DistillationRun) -> Iterator[str]:
     budget = teacher.budget
     if budget.max_cost_usd is None or teacher.pricing is not None:
         return
-    try:
-        from distillery.pricing import known_price
-    except ImportError:
-        return
-    if known_price(teacher.model) is None:
+    from distillery.pricing import lookup_default
+
+    if lookup_default(teacher.model) is None:
         yield (
             f"spec.teacher.pricing: required when budget.maxCostUSD is set and the model "
             f"{teacher.model!r} is not in the built-in price table"
