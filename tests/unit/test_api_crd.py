@@ -18,7 +18,7 @@ import yaml
 from distillery.api.crd import CRD_FILENAME, build_crd, crd_schema, render_crd
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(ROOT.glob("examples/*/run.yaml"))
+EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
 # Only the user's own JSON Schema may be opaque.
 OPAQUE_ALLOWED = {"spec.task.output.jsonSchema"}
 
@@ -118,7 +118,7 @@ def _evaluate_cel(schema: dict[str, Any], value: Any, path: str = "") -> Iterato
             yield from _evaluate_cel(schema["items"], item, f"{path}[{index}]")
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.parent.name)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_examples_fit_the_generated_crd_schema(example: Path):
     document = yaml.safe_load(example.read_text(encoding="utf-8"))
     schema = _strict(crd_schema())
@@ -139,4 +139,4 @@ def test_crd_schema_rejects_what_the_models_reject():
 
 
 def test_examples_exist_for_every_seed_task():
-    assert {path.parent.name for path in EXAMPLES} >= {"sinc-scatter", "retrieval-routing", "code-style"}
+    assert {path.parent.name for path in EXAMPLES if path.name == "run.yaml"} >= {"sinc-scatter", "retrieval-routing", "code-style"}

@@ -16,7 +16,7 @@ from distillery.cli.main import main as cli_main
 from distillery.errors import ManifestError
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(ROOT.glob("examples/*/run.yaml"))
+EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
 SINC = ROOT / "examples" / "sinc-scatter" / "run.yaml"
 
 
@@ -196,7 +196,7 @@ def test_several_errors_are_all_reported():
     assert len(problems) == 2
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.parent.name)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_every_example_validates_clean(example: Path):
     reports = validate_file(example)
     assert [report.problems for report in reports] == [[]]
