@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -31,3 +31,17 @@ URI_TEXT = 2_048
 EXPRESSION_TEXT = 4_096
 MAX_LIST = 256
 MAX_INLINE_PROMPTS = 10_000
+
+ShortText = Annotated[str, Field(max_length=SHORT_TEXT)]
+PromptText = Annotated[str, Field(max_length=LONG_TEXT)]
+RULE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def cel_rule(rule: str, message: str) -> dict[str, Any]:
+    """One x-kubernetes-validations entry."""
+    return {"rule": rule, "message": message}
+
+
+def validations(*rules: dict[str, Any]) -> dict[str, Any]:
+    """json_schema_extra carrying CEL rules into the generated CRD."""
+    return {"x-kubernetes-validations": list(rules)}
