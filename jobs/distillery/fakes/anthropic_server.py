@@ -16,13 +16,11 @@ errored and expired results. `completions` counts the completions served (= bill
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import math
 import random
 import re
-import socket
 import threading
 import time
 import uuid
@@ -30,8 +28,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from distillery.fakes.wire import ERROR_TYPES, ApiError, FakeApiHandler, FakeHttpServer
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -43,14 +42,6 @@ MODEL_IDS = {
 }
 CHARS_PER_TOKEN = 4
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    404: "not_found_error",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
-}
 
 
 def _text_of(content: Any) -> str:
@@ -105,12 +96,6 @@ class Faults:
     slow_seconds: float = 2.0
 
 
-class _ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
-
-
 class FakeAnthropicServer:
     """The fake API; `start()` it (or use it as a context manager) and point a client at `base_url`."""
 
@@ -137,7 +122,7 @@ class FakeAnthropicServer:
         self.requests: Counter[str] = Counter()  # by route
         self.faults_injected: Counter[str] = Counter()  # by fault kind
         self.completions: Counter[str] = Counter()  # completions served (billed), by user prompt text
-        self._httpd = _Server(("127.0.0.1", port), _Handler)
+        self._httpd = FakeHttpServer(("127.0.0.1", port), FakeApiHandler)
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
@@ -201,7 +186,7 @@ class FakeAnthropicServer:
             if draw < probability:
                 self._count(self.faults_injected, kind)
                 headers = {"retry-after": f"{f.retry_after:g}"} if status == 429 else {}
-                raise _ApiError(status, f"injected fault: {kind}", headers)
+                raise ApiError(status, f"injected fault: {kind}", headers)
             draw -= probability
         if self._draw() < f.slow:
             self._count(self.faults_injected, "slow")
@@ -234,7 +219,7 @@ class FakeAnthropicServer:
         """A Messages API response for `body` (counted as one billed completion)."""
         for name in ("model", "max_tokens", "messages"):
             if name not in body:
-                raise _ApiError(400, f"{name}: Field required")
+                raise ApiError(400, f"{name}: Field required")
         text = self.responder(body)
         if self._draw() < self.faults.malformed:
             self._count(self.faults_injected, "malformed")
@@ -284,11 +269,11 @@ class FakeAnthropicServer:
     def create_batch(self, body: dict[str, Any]) -> dict[str, Any]:
         requests = body.get("requests")
         if not isinstance(requests, list) or not requests:
-            raise _ApiError(400, "requests: a non-empty list is required")
+            raise ApiError(400, "requests: a non-empty list is required")
         ids = [r.get("custom_id", "") for r in requests]
         bad = [i for i in ids if not CUSTOM_ID.match(str(i))]
         if bad or len(set(ids)) != len(ids):
-            raise _ApiError(400, f"requests: custom_id must be unique and match {CUSTOM_ID.pattern}")
+            raise ApiError(400, f"requests: custom_id must be unique and match {CUSTOM_ID.pattern}")
         batch_id = f"msgbatch_{uuid.uuid4().hex[:24]}"
         results = [self._batch_result(r["custom_id"], r.get("params", {})) for r in requests]
         with self._lock:
@@ -306,7 +291,7 @@ class FakeAnthropicServer:
             return {"custom_id": custom_id, "result": {"type": "expired"}}
         try:
             return {"custom_id": custom_id, "result": {"type": "succeeded", "message": self.complete(params)}}
-        except _ApiError as exc:
+        except ApiError as exc:
             error = {
                 "type": "error",
                 "error": {"type": ERROR_TYPES.get(exc.status, "api_error"), "message": exc.message},
@@ -317,7 +302,7 @@ class FakeAnthropicServer:
         with self._lock:
             batch = self._batches.get(batch_id)
         if batch is None:
-            raise _ApiError(404, f"batch {batch_id} not found")
+            raise ApiError(404, f"batch {batch_id} not found")
         return batch
 
     def batch_object(self, batch_id: str) -> dict[str, Any]:
@@ -349,103 +334,8 @@ class FakeAnthropicServer:
 
     def batch_results(self, batch_id: str) -> bytes:
         if self.batch_object(batch_id)["processing_status"] != "ended":
-            raise _ApiError(400, f"batch {batch_id} is still in progress")
+            raise ApiError(400, f"batch {batch_id} is still in progress")
         return "".join(json.dumps(r) + "\n" for r in self._batch(batch_id)["results"]).encode()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default 5 drops connections when a client opens 32 at once
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "fake-anthropic/1"
-
-    @property
-    def fake(self) -> FakeAnthropicServer:
-        return self.server.fake  # type: ignore[attr-defined]
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes: without NODELAY, Nagle + delayed ACK add 40 ms.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests run thousands of calls
-        pass
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    @staticmethod
-    def _parse(raw: bytes) -> dict[str, Any]:
-        try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            raise _ApiError(400, "request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise _ApiError(400, "request body must be a JSON object")
-        return body
-
-    def _route(self, method: str, path: str, body: dict[str, Any]) -> tuple[str, Callable[[], Any]]:
-        parts = path.split("?")[0].rstrip("/").split("/")[1:]
-        fake = self.fake
-        if method == "POST" and parts == ["v1", "messages"]:
-            return "messages", lambda: fake.complete(body)
-        if method == "POST" and parts == ["v1", "chat", "completions"]:
-            return "chat", lambda: fake.chat_completion(body)
-        if method == "POST" and parts == ["v1", "messages", "batches"]:
-            return "batch_create", lambda: fake.create_batch(body)
-        if parts[:3] == ["v1", "messages", "batches"] and len(parts) >= 4:
-            batch_id, rest = parts[3], parts[4:]
-            if method == "GET" and not rest:
-                return "batch_retrieve", lambda: fake.batch_object(batch_id)
-            if method == "GET" and rest == ["results"]:
-                return "batch_results", lambda: fake.batch_results(batch_id)
-            if method == "POST" and rest == ["cancel"]:
-                return "batch_cancel", lambda: fake.cancel_batch(batch_id)
-        raise _ApiError(404, f"no route {method} {path}")
-
-    def _serve(self, method: str) -> None:
-        try:
-            # Read the whole body first: an unread body would corrupt the next request on this connection.
-            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-            route, handler = self._route(method, self.path, self._parse(raw) if method == "POST" else {})
-            self.fake._count(self.fake.requests, route)
-            if not (self.headers.get("x-api-key") or self.headers.get("authorization")):
-                raise _ApiError(401, "missing API key")
-            if route in ("messages", "chat"):
-                time.sleep(self.fake.latency)
-            self.fake.inject_http_fault()
-            result = handler()
-            self._send(200, result)
-        except _ApiError as exc:
-            body = {
-                "type": "error",
-                "error": {"type": ERROR_TYPES.get(exc.status, "api_error"), "message": exc.message},
-            }
-            self._send(exc.status, body, exc.headers)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
-            pass
-
-    def _send(
-        self, status: int, payload: dict[str, Any] | bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header(
-            "content-type", "application/x-jsonl" if isinstance(payload, bytes) else "application/json"
-        )
-        self.send_header("content-length", str(len(raw)))
-        self.send_header("request-id", f"req_{uuid.uuid4().hex[:20]}")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(raw)
 
 
 def main(argv: list[str] | None = None) -> int:
