@@ -4,9 +4,11 @@
   from `distillery.fakes.scripted.sinc_scatter`, reached by the real anthropic SDK via baseUrl.
 - The student is a tiny Qwen2-architecture model built here (random weights, locally trained
   tokenizer), loaded by the train and evaluate jobs through the ordinary from_pretrained path.
-- The manifest is examples/sinc-scatter/run.yaml (its task and output contract) with the prompts,
-  teacher URL, student, training settings and storage replaced for a CPU-sized run; it is written
-  to the output directory and run through the same runner as `distillery run`.
+- The manifest is examples/sinc-scatter/run.yaml (its output contract and teacher instructions)
+  with the prompts, teacher URL, student, training settings and storage replaced for a CPU-sized
+  run; it is written to the output directory and run through the same runner as `distillery run`.
+  The student's system prompt is shortened: a 2-layer model learns the format far faster when the
+  fixed prefix it must attend past is a few tokens instead of forty.
 """
 
 from __future__ import annotations
@@ -27,24 +29,24 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sinc-scatter" / "r
 SCRIPTED_API_KEY = "scripted-demo-teacher-no-real-key"
 RUN_NAME = "sinc-scatter-demo"
 NAMESPACE = "demo"
-# Disjoint prompt sets: the held-out prompts start far past the training ones.
-HELD_OUT_OFFSET = 10_000
+STUDENT_SYSTEM_PROMPT = "Scatter the prompt into sinc JSON."
+PROMPT_POOL = 400
 
 
 @dataclass(frozen=True)
 class DemoSettings:
     """Sizes of the demo; the defaults finish in a few minutes on 2 CPU cores."""
 
-    prompts: int = 160
-    held_out: int = 16
-    epochs: float = 6
-    learning_rate: float = 5e-3
+    prompts: int = 300
+    held_out: int = 24
+    epochs: float = 5
+    learning_rate: float = 1e-2
     batch_size: int = 8
     gradient_accumulation: int = 1
     lora_rank: int = 16
     max_length: int = 512
-    max_new_tokens: int = 200
-    eval_batch_size: int = 16
+    max_new_tokens: int = 190
+    eval_batch_size: int = 24
     hidden_size: int = 64
     layers: int = 2
     vocab_size: int = 1024
@@ -69,6 +71,14 @@ def _example_body() -> dict[str, Any]:
     }
 
 
+def split_prompts(settings: DemoSettings) -> tuple[list[str], list[str]]:
+    """Training and held-out prompts from one pool (every 10th held out), so they never overlap."""
+    pool = scripted.varied_prompts(PROMPT_POOL)
+    train = [p for i, p in enumerate(pool) if i % 10 != 3][: settings.prompts]
+    held_out = [p for i, p in enumerate(pool) if i % 10 == 3][: settings.held_out]
+    return train, held_out
+
+
 def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: DemoSettings) -> dict[str, Any]:
     """examples/sinc-scatter/run.yaml, resized for the offline demo."""
     body = _example_body()
@@ -82,14 +92,16 @@ def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: De
         "budget": {"maxCostUSD": 1},
     }
     spec["teacher"].pop("apiKeySecretRef", None)
-    spec["prompts"] = {"sources": [{"inline": scripted.varied_prompts(settings.prompts)}]}
+    train_prompts, held_out = split_prompts(settings)
+    spec["task"] = {**spec["task"], "systemPrompt": STUDENT_SYSTEM_PROMPT}
+    spec["prompts"] = {"sources": [{"inline": train_prompts}]}
     # The scripted teacher fills one template with the prompt's topic, so different prompts often get
     # the very same answer: de-duplicating completions would keep a handful (a real teacher keeps it on).
     spec["curation"] = {"dedupe": False, "validationFraction": 0.05}
     spec["student"] = {
         "baseModel": str(model_dir),
         "method": "lora",
-        "lora": {"r": settings.lora_rank, "alpha": settings.lora_rank * 2},
+        "lora": {"r": settings.lora_rank, "alpha": settings.lora_rank},
         "training": {
             "epochs": settings.epochs,
             "learningRate": settings.learning_rate,
@@ -103,7 +115,6 @@ def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: De
         },
         "resources": {"gpus": 0, "memory": "4Gi"},
     }
-    held_out = scripted.varied_prompts(settings.held_out, offset=HELD_OUT_OFFSET)
     spec["evaluation"] = {
         "heldOut": {"inline": held_out},
         "compare": ["base", "teacher"],
@@ -123,8 +134,13 @@ def build_student(model_dir: Path, settings: DemoSettings) -> Path:
         return model_dir
     from distillery.modelkit import build_tiny_model
 
-    prompts = scripted.varied_prompts(400) + scripted.varied_prompts(400, offset=HELD_OUT_OFFSET)
-    texts = [scripted.SINC_SYSTEM_PROMPT, *prompts, *(scripted.sinc_scatter(p) for p in prompts[::4])]
+    prompts = [*scripted.varied_prompts(PROMPT_POOL), *scripted.EDGE_PROMPTS]
+    texts = [
+        scripted.SINC_SYSTEM_PROMPT,
+        STUDENT_SYSTEM_PROMPT,
+        *prompts,
+        *map(scripted.sinc_scatter, prompts),
+    ]
     return build_tiny_model(
         model_dir,
         vocab_texts=texts,
