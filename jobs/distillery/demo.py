@@ -50,6 +50,7 @@ class DemoSettings:
     hidden_size: int = 64
     layers: int = 2
     vocab_size: int = 1024
+    checkpoint_every_steps: int = 40
     teacher_latency_s: float = 0.0
 
 
@@ -110,7 +111,7 @@ def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: De
             "maxLength": settings.max_length,
             "packing": False,
             "warmupSteps": 5,
-            "checkpointEverySteps": 20,
+            "checkpointEverySteps": settings.checkpoint_every_steps,
             "logEverySteps": 5,
         },
         "resources": {"gpus": 0, "memory": "4Gi"},
@@ -150,6 +151,15 @@ def build_student(model_dir: Path, settings: DemoSettings) -> Path:
     )
 
 
+def previous_teacher_port(manifest: Path) -> int:
+    """The port the last demo's teacher had: a resumed run must see the same teacher.baseUrl."""
+    try:
+        url = yaml.safe_load(manifest.read_text(encoding="utf-8"))["spec"]["teacher"]["baseUrl"]
+        return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+    except (OSError, KeyError, TypeError, ValueError, IndexError, yaml.YAMLError):
+        return 0
+
+
 def write_manifest(path: Path, body: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
@@ -185,12 +195,17 @@ def run_demo(
     _banner(console, out)
     console.print("building the tiny student model ...")
     model_dir = build_student(out / "tiny-student", settings)
-    with FakeAnthropicServer(sinc_scatter_responder, latency=settings.teacher_latency_s) as server:
+    port = previous_teacher_port(out / "run.yaml") if resume else 0
+    with FakeAnthropicServer(sinc_scatter_responder, latency=settings.teacher_latency_s, port=port) as server:
         console.print(f"SCRIPTED teacher listening on {server.base_url}")
         body = demo_manifest(model_dir, server.base_url, f"file://{(out / 'artifacts').as_posix()}", settings)
         manifest = write_manifest(out / "run.yaml", body)
         env = {**os.environ, "ANTHROPIC_API_KEY": SCRIPTED_API_KEY}
         result = LocalRunner(manifest, resume=resume, console=console, env=env).run()
-        console.print(f"SCRIPTED teacher served {sum(server.completions.values())} completions")
+        served = sum(server.completions.values())
+        console.print(
+            f"SCRIPTED teacher served {served} completions (the cost shown is what "
+            f"{body['spec']['teacher']['model']} would charge; nothing was paid)"
+        )
     console.print(f"manifest: {manifest}", highlight=False)
     return result

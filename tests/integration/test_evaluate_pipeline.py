@@ -33,8 +33,18 @@ def _context(tmp_path: Path, manifest: dict) -> JobContext:
 
 def _manifest(base_model: str, storage_uri: str, base_url: str, held_out: list[str]) -> dict:
     manifest = sinc_run_spec(
-        base_model, held_out, storage_uri=storage_uri, compare=["base", "teacher"], max_new_tokens=16,
-        training={"epochs": 1, "batchSize": 2, "checkpointEverySteps": 2, "logEverySteps": 1, "mergeAdapter": True},
+        base_model,
+        held_out,
+        storage_uri=storage_uri,
+        compare=["base", "teacher"],
+        max_new_tokens=16,
+        training={
+            "epochs": 1,
+            "batchSize": 2,
+            "checkpointEverySteps": 2,
+            "logEverySteps": 1,
+            "mergeAdapter": True,
+        },
         gates=[{"metric": "contractPassRate", "min": 0.9}, {"metric": "qualityDropVsTeacher", "max": 0.05}],
     )
     manifest["spec"]["teacher"]["baseUrl"] = base_url
@@ -42,8 +52,9 @@ def _manifest(base_model: str, storage_uri: str, base_url: str, held_out: list[s
 
 
 @pytest.fixture(params=["file", "s3"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path, tiny_model_dir: Path,
-            monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+def storage(
+    request: pytest.FixtureRequest, tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
     """(storage URI, base model) for each store kind; s3 also serves the base model from S3."""
     if request.param == "file":
         return f"file://{tmp_path}/artifacts", str(tiny_model_dir)
@@ -54,11 +65,17 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path, tiny_model_dir: Path
 
 
 @pytest.mark.slow
-def test_train_resume_evaluate(storage: tuple[str, str], tmp_path: Path, sinc_prompts, make_fake_anthropic,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_resume_evaluate(
+    storage: tuple[str, str],
+    tmp_path: Path,
+    sinc_prompts,
+    make_fake_anthropic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     storage_uri, base_model = storage
     teacher = make_fake_anthropic(sinc_scatter_responder)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("DISTILLERY_TORCH_THREADS", "1")
     ctx = _context(tmp_path, _manifest(base_model, storage_uri, teacher.base_url, HELD_OUT))
     train_prompts = sinc_prompts[0][:16]
     ctx.store("curate").write_jsonl(
@@ -79,8 +96,13 @@ def test_train_resume_evaluate(storage: tuple[str, str], tmp_path: Path, sinc_pr
 
     summary = evaluate_job.run(ctx)
     store = ctx.store("evaluate")
-    for key in (layout.EVALUATE_REPORT_JSON, layout.EVALUATE_REPORT_MD, layout.EVALUATE_REPORT_HTML,
-                layout.EVALUATE_PREDICTIONS, layout.SUMMARY):
+    for key in (
+        layout.EVALUATE_REPORT_JSON,
+        layout.EVALUATE_REPORT_MD,
+        layout.EVALUATE_REPORT_HTML,
+        layout.EVALUATE_PREDICTIONS,
+        layout.SUMMARY,
+    ):
         assert store.exists(key), key
     assert summary["contract_pass_rate"]["teacher"] == 1.0
     assert summary["contract_pass_rate"]["student"] < 1.0  # 4 steps teach nothing yet
@@ -94,7 +116,11 @@ def test_train_resume_evaluate(storage: tuple[str, str], tmp_path: Path, sinc_pr
     assert report["models"]["teacher"]["cost_per_1k_requests_usd"] > 0
     assert report["models"]["student"]["cost_per_1k_requests_usd"] > 0
     assert set(report["models"]["student"]["rule_pass_rates"]) == {
-        "six-bands", "band-order", "constraints-longest", "task-one-sentence", "has-formula"
+        "six-bands",
+        "band-order",
+        "constraints-longest",
+        "task-one-sentence",
+        "has-formula",
     }
     assert "data:image/png;base64," in store.read_text(layout.EVALUATE_REPORT_HTML)
     assert "Verdict: not-ready" in store.read_text(layout.EVALUATE_REPORT_MD)
@@ -106,7 +132,9 @@ def test_train_resume_evaluate(storage: tuple[str, str], tmp_path: Path, sinc_pr
 
 
 def test_evaluate_refuses_held_out_prompts_seen_in_training(tmp_path: Path, tiny_model_dir: Path) -> None:
-    ctx = _context(tmp_path, _manifest(str(tiny_model_dir), f"file://{tmp_path}/a", "http://127.0.0.1:9", HELD_OUT))
+    ctx = _context(
+        tmp_path, _manifest(str(tiny_model_dir), f"file://{tmp_path}/a", "http://127.0.0.1:9", HELD_OUT)
+    )
     records = chat_records(["something else", "fix nginx"], sinc_scatter, system_prompt=SHORT_SYSTEM_PROMPT)
     ctx.store("curate").write_jsonl(layout.CURATE_TRAIN, records)
     with pytest.raises(EvaluationError, match=r"1 of 3 held-out prompts are in train.jsonl .*fix nginx"):

@@ -25,8 +25,12 @@ MIN_MARGIN = 0.4
 
 @pytest.mark.slow
 def test_student_beats_base_on_held_out_contract(
-    tiny_model_dir: Path, sinc_prompts: tuple[list[str], list[str]], tmp_path: Path
+    tiny_model_dir: Path,
+    sinc_prompts: tuple[list[str], list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("DISTILLERY_TORCH_THREADS", "1")  # one thread: 3x faster on a shared 2-core box
     train_prompts, held_out_prompts = sinc_prompts
     held_out_prompts = [*held_out_prompts[:24], "hi", "???", "asdf"]
     assert not set(held_out_prompts) & set(train_prompts[:300])
@@ -47,10 +51,12 @@ def test_student_beats_base_on_held_out_contract(
     held_out = load_source(spec.evaluation.held_out)
     adapter = tmp_path / "adapter"
     store.child("train").download_dir("adapter/", adapter)
-    result = evaluate_to_store(spec, held_out, str(tiny_model_dir), adapter, store.child("evaluate"), teacher=None)
+    result = evaluate_to_store(
+        spec, held_out, str(tiny_model_dir), adapter, store.child("evaluate"), teacher=None
+    )
 
     student, base = result["contract_pass_rate"]["student"], result["contract_pass_rate"]["base"]
-    print(f"loss {summary['initial_loss']:.3f} -> {summary['final_loss']:.3f}; pass rate base {base} student {student}")
+    print(f"loss {summary['initial_loss']:.3f} -> {summary['final_loss']:.3f}; base {base} student {student}")
     assert base <= MAX_BASE_PASS
     assert student >= MIN_STUDENT_PASS
     assert student - base >= MIN_MARGIN

@@ -14,7 +14,13 @@ from distillery.train.model import load_model, load_tokenizer
 from distillery.train.trainer import build_trainer
 from tests.fixtures.models import SHORT_SYSTEM_PROMPT
 
-PROMPTS = ["hi", "???", "fix line 3", "explain kubernetes to a beginner", "compare rust and golang for a team"]
+PROMPTS = [
+    "hi",
+    "???",
+    "fix line 3",
+    "explain kubernetes to a beginner",
+    "compare rust and golang for a team",
+]
 
 
 def _student(model_dir: Path, **training: object) -> StudentSpec:
@@ -43,8 +49,13 @@ def test_only_assistant_tokens_carry_labels(tiny_model_dir: Path, tmp_path: Path
     data = prepare(tokenizer, records, [], max_length=512)
     student = _student(tiny_model_dir, packing=packing)
     trainer = build_trainer(
-        load_model(str(tiny_model_dir)), tokenizer, student, tmp_path,
-        train_dataset=data.train, eval_dataset=None, callbacks=[],
+        load_model(str(tiny_model_dir)),
+        tokenizer,
+        student,
+        tmp_path,
+        train_dataset=data.train,
+        eval_dataset=None,
+        callbacks=[],
     )
     batch = next(iter(trainer.get_train_dataloader()))
     decoded = [tokenizer.decode(span) for row in batch["labels"].tolist() for span in _spans(row)]

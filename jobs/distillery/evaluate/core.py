@@ -92,6 +92,9 @@ def evaluate_to_store(
     run_name: str = "run",
 ) -> dict[str, Any]:
     """Evaluate and write the report artifacts and summary.json to `store`; return the summary."""
+    from distillery.train.model import configure_threads
+
+    configure_threads()
     contract = Contract(spec.task.output)
     answers, walls = student_and_base_answers(
         spec, held_out, base_path, adapter_dir, with_base="base" in spec.evaluation.compare

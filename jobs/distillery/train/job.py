@@ -121,6 +121,7 @@ def train_to_store(
     from distillery.train.trainer import build_trainer
 
     started = time.monotonic()
+    models.configure_threads()
     base_path = models.resolve_model_path(student.base_model, endpoint_url=endpoint_url, region=region)
     tokenizer = models.load_tokenizer(base_path)
     data = prepare(tokenizer, train_records, validation_records, max_length=student.training.max_length)
