@@ -109,7 +109,7 @@ def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: De
             "batchSize": settings.batch_size,
             "gradientAccumulation": settings.gradient_accumulation,
             "maxLength": settings.max_length,
-            "packing": False,
+            "packing": False,  # one example per row: more optimizer steps per epoch for a tiny model
             "warmupSteps": 5,
             "checkpointEverySteps": settings.checkpoint_every_steps,
             "logEverySteps": 5,

@@ -156,9 +156,10 @@ def train_to_store(
             f"training stopped by signal {stop.received} at step {trainer.state.global_step}; "
             f"checkpoint saved to {store.uri_for(layout.TRAIN_CHECKPOINTS)} (a restart resumes from it)"
         )
+    # evaluate() is collective under DDP: every rank runs it before non-zero ranks leave.
+    eval_loss = trainer.evaluate()["eval_loss"] if data.validation is not None else None
     if not trainer.is_world_process_zero():
         return {}
-    eval_loss = trainer.evaluate()["eval_loss"] if data.validation is not None else None
     summary = save_outputs(
         trainer,
         tokenizer,
