@@ -56,6 +56,15 @@ def test_collect_job_writes_one_record_per_prompt_with_provenance(
     assert sum(fake_anthropic.completions.values()) == 12
 
 
+def test_each_record_carries_the_latency_of_its_call(fake_anthropic: FakeAnthropicServer, tmp_path: Path) -> None:
+    fake_anthropic.latency = 0.05
+    store = open_store(f"file://{tmp_path}")
+    spec = TeacherSpec(model="claude-haiku-4-5", base_url=fake_anthropic.base_url, concurrency=4)
+    collect_to_store(prompts(6), spec, store, api_key="k", system_prompt="Be brief.", options=FAST_RETRIES)
+    latencies = [record["latency_ms"] for record in store.read_jsonl("teacher.jsonl")]
+    assert len(latencies) == 6 and all(50 <= latency < 5000 for latency in latencies)
+
+
 def test_transient_faults_collect_every_prompt_exactly_once(
     s3_env: Any, fake_anthropic: FakeAnthropicServer
 ) -> None:

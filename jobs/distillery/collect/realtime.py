@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
+from dataclasses import replace
 
 from distillery.collect.state import RunState
 from distillery.errors import TeacherCallError
 from distillery.prompts import Prompt
-from distillery.teachers.base import Teacher
+from distillery.teachers.base import Completion, Teacher
 from distillery.teachers.retry import call_with_retries
 
 
 def request_chars(teacher: Teacher, prompt: Prompt) -> int:
     """Characters of what is sent (system prompt + message): the input side of the budget estimate."""
     return len(teacher.system_prompt or "") + len(prompt.text)
+
+
+async def _timed_completion(teacher: Teacher, text: str) -> Completion:
+    """The completion with its own call's latency (what a realtime request to the teacher costs)."""
+    started = time.perf_counter()
+    completion = await teacher.complete(text)
+    return replace(completion, latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 async def _collect_one(prompt: Prompt, teacher: Teacher, state: RunState) -> bool:
@@ -25,7 +34,7 @@ async def _collect_one(prompt: Prompt, teacher: Teacher, state: RunState) -> boo
     reserved = reservation if state.budget.limited else None
     try:
         completion, attempts = await call_with_retries(
-            lambda: teacher.complete(prompt.text),
+            lambda: _timed_completion(teacher, prompt.text),
             max_attempts=state.max_attempts,
             policy=state.policy,
             stats=state.retries,

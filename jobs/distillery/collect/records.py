@@ -45,6 +45,7 @@ def ok_record(
         "usage": completion.usage.to_dict(),
         "cost_usd": cost,
         "attempts": attempts,
+        "latency_ms": completion.latency_ms,
         "status": STATUS_OK,
         "error": None,
     }

@@ -1,7 +1,7 @@
 """The spec's gates and seed 004's verdict on whether the student can replace the teacher.
 
 Seed 004: a quality drop under 5% with at least a 2x speed-up is viable; a 5-10% drop is marginal;
-more is not ready. When the teacher's latency is unknown (the collect records carry none) the
+more is not ready. When the teacher's latency is unknown (batch mode records carry none) the
 speed criterion uses the cost ratio teacher/student per 1k requests instead, and says so.
 """
 

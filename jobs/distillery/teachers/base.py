@@ -16,6 +16,7 @@ class Completion:
     model: str
     stop_reason: str | None
     usage: TokenUsage
+    latency_ms: float | None = None  # wall time of the call that succeeded (realtime only)
 
 
 @dataclass(frozen=True)
