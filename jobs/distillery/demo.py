@@ -133,7 +133,11 @@ def build_student(model_dir: Path, settings: DemoSettings) -> Path:
     """The tiny base model, built once per output directory (its tokenizer knows the task's words)."""
     if (model_dir / "config.json").is_file():
         return model_dir
+    from transformers.utils import logging as hf_logging
+
     from distillery.modelkit import build_tiny_model
+
+    hf_logging.disable_progress_bar()
 
     prompts = [*scripted.varied_prompts(PROMPT_POOL), *scripted.EDGE_PROMPTS]
     texts = [
