@@ -56,7 +56,9 @@ def test_collect_job_writes_one_record_per_prompt_with_provenance(
     assert sum(fake_anthropic.completions.values()) == 12
 
 
-def test_each_record_carries_the_latency_of_its_call(fake_anthropic: FakeAnthropicServer, tmp_path: Path) -> None:
+def test_each_record_carries_the_latency_of_its_call(
+    fake_anthropic: FakeAnthropicServer, tmp_path: Path
+) -> None:
     fake_anthropic.latency = 0.05
     store = open_store(f"file://{tmp_path}")
     spec = TeacherSpec(model="claude-haiku-4-5", base_url=fake_anthropic.base_url, concurrency=4)

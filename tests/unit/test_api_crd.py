@@ -139,4 +139,8 @@ def test_crd_schema_rejects_what_the_models_reject():
 
 
 def test_examples_exist_for_every_seed_task():
-    assert {path.parent.name for path in EXAMPLES if path.name == "run.yaml"} >= {"sinc-scatter", "retrieval-routing", "code-style"}
+    assert {path.parent.name for path in EXAMPLES if path.name == "run.yaml"} >= {
+        "sinc-scatter",
+        "retrieval-routing",
+        "code-style",
+    }
