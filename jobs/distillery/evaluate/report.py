@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from typing import Any
 
 from distillery import layout
@@ -50,15 +51,22 @@ def plots(report: dict[str, Any], loss: dict[str, Any] | None) -> dict[str, str]
         images["loss"] = _png(figure)
         plt.close(figure)
     models = report["models"]
-    figure, axis = plt.subplots(figsize=(7, 3))
+    # Metrics no model measured (e.g. accuracy without expected outputs) would be empty slots.
+    shown = [m for m in BAR_METRICS if any(metrics.get(m) is not None for metrics in models.values())]
+    figure, axis = plt.subplots(figsize=(7, 3.4))
     width = 0.8 / max(1, len(models))
     for offset, (name, metrics) in enumerate(models.items()):
-        values = [metrics.get(m) or 0.0 for m in BAR_METRICS]
-        axis.bar([i + offset * width for i in range(len(BAR_METRICS))], values, width, label=name)
-    axis.set_xticks([i + width * (len(models) - 1) / 2 for i in range(len(BAR_METRICS))])
-    axis.set_xticklabels([m.replace("_", " ") for m in BAR_METRICS], fontsize=7)
-    axis.set_ylim(0, 1.05)
-    axis.legend(fontsize=7)
+        values = [metrics.get(m) for m in shown]
+        bars = axis.bar(
+            [i + offset * width for i in range(len(shown))], [v or 0.0 for v in values], width, label=name
+        )
+        labels = ["" if v is None else f"{v:.0%}" if v <= 1 else f"{v:.2g}" for v in values]
+        axis.bar_label(bars, labels=labels, fontsize=6)
+    axis.set_xticks([i + width * (len(models) - 1) / 2 for i in range(len(shown))])
+    axis.set_xticklabels([textwrap.fill(m.replace("_", " "), 14) for m in shown], fontsize=7)
+    axis.set_ylim(0, 1.12)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure.tight_layout()
     axis.set_title("Metrics per model")
     images["metrics"] = _png(figure)
     plt.close(figure)
