@@ -49,6 +49,14 @@ def _drop(path: str) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def _both(*mutations: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(document: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(document)
+
+    return mutate
+
+
 BAD_MANIFESTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("lora-rank-zero", _set("spec.student.lora.r", 0), "spec.student.lora.r: must be >= 1 (got 0)"),
     ("typo-field", _set("spec.teacher.temprature", 0.2), "spec.teacher.temprature: unknown field"),
@@ -141,8 +149,8 @@ BAD_MANIFESTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "samples-without-temperature",
-        _set("spec.prompts.expand", {"samplesPerPrompt": 3}),
-        "spec.prompts.expand.samplesPerPrompt: 3 samples per prompt need spec.teacher.temperature > 0",
+        _both(_set("spec.prompts.expand", {"samplesPerPrompt": 3}), _set("spec.teacher.temperature", 0)),
+        "spec.prompts.expand.samplesPerPrompt: 3 samples per prompt need sampling",
     ),
     (
         "openai-without-base-url",

@@ -82,7 +82,9 @@ class TeacherSpec(ApiModel):
         default=None, max_length=URI_TEXT, description="API base URL (required for openai-compatible)."
     )
     max_tokens: int = Field(default=1024, ge=1, le=64_000, description="Max output tokens per completion.")
-    temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature.")
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, description="Sampling temperature (unset: the provider default)."
+    )
     concurrency: int = Field(default=16, ge=1, le=512, description="Requests in flight at once.")
     max_attempts: int = Field(
         default=5, ge=1, le=20, description="Attempts per prompt before it is recorded as failed."

@@ -78,10 +78,10 @@ def _check_schedule(run: DistillationRun) -> Iterator[str]:
 def _check_sampling(run: DistillationRun) -> Iterator[str]:
     samples = run.spec.prompts.expand.samples_per_prompt
     temperature = run.spec.teacher.temperature
-    if samples > 1 and not temperature:
+    if samples > 1 and temperature == 0:
         yield (
-            f"spec.prompts.expand.samplesPerPrompt: {samples} samples per prompt need "
-            f"spec.teacher.temperature > 0 (got {temperature})"
+            f"spec.prompts.expand.samplesPerPrompt: {samples} samples per prompt need sampling; "
+            f"spec.teacher.temperature is 0 (leave it unset or > 0)"
         )
 
 

@@ -115,6 +115,7 @@ class AnthropicTeacher:
         return [{"type": "text", "text": self.system_prompt, "cache_control": {"type": "ephemeral"}}]
 
     def request_params(self, text: str) -> dict[str, Any]:
+        """The Messages API request body (also a Message Batches item's `params`)."""
         params: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
@@ -128,7 +129,7 @@ class AnthropicTeacher:
 
     async def complete(self, text: str) -> Completion:
         try:
-            message = await self.client.messages.create(**self.request_params(text))
+            message = await self.client.messages.create(**_sdk_arguments(self.request_params(text)))
         except Exception as exc:
             raise call_error(exc) from None
         return _completion(message)
@@ -185,3 +186,11 @@ def _outcome(line: Any) -> BatchOutcome:
     return BatchOutcome(
         custom_id=line.custom_id, error_kind=result.type, error=f"batch item {result.type}", retryable=True
     )
+
+
+def _sdk_arguments(params: dict[str, Any]) -> dict[str, Any]:
+    """SDK 2.x no longer takes `temperature` as an argument; the API body still may carry it."""
+    arguments = dict(params)
+    if "temperature" in arguments:
+        arguments["extra_body"] = {"temperature": arguments.pop("temperature")}
+    return arguments
