@@ -13,6 +13,7 @@ from distillery.contract import Contract, ContractResult
 from distillery.evaluate import gates as gating
 from distillery.evaluate import generation
 from distillery.evaluate import metrics as m
+from distillery.evaluate.judging import ModelJudge
 from distillery.evaluate.metrics import Answer
 from distillery.evaluate.report import write_report
 from distillery.prompts import Prompt
@@ -90,6 +91,7 @@ def evaluate_to_store(
     teacher: list[Answer] | None,
     loss: dict[str, Any] | None = None,
     run_name: str = "run",
+    judge: ModelJudge | None = None,
 ) -> dict[str, Any]:
     """Evaluate and write the report artifacts and summary.json to `store`; return the summary."""
     from distillery.train.model import configure_threads
@@ -108,6 +110,7 @@ def evaluate_to_store(
         for name, model_answers in answers.items()
     }
     expected = [p.expected for p in held_out]
+    judge_scores, judge_stats = judge(answers, held_out) if judge is not None else ({}, None)
     price = spec.student.resources.gpu_hour_price_usd
     models: dict[str, dict[str, Any]] = {}
     for name, model_answers in answers.items():
@@ -128,7 +131,7 @@ def evaluate_to_store(
             models[name]["teacher_agreement"] = m.agreement(
                 results[name], model_answers, results["teacher"], teacher
             )
-        models[name]["judge_score"] = None
+        models[name]["judge_score"] = judge_scores.get(name)
     student = models["student"]
     compared = gating.comparison(student, models.get("teacher"))
     student.update(compared)
@@ -146,6 +149,7 @@ def evaluate_to_store(
             if teacher is not None
             else None
         ),
+        "judge": judge_stats,
         "teacher_latency": "measured" if models.get("teacher", {}).get("latency_p50_ms") else "unknown",
     }
     order = [name for name in ("base", "student", "teacher") if name in answers]

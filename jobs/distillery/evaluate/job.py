@@ -93,6 +93,14 @@ def run(ctx: JobContext) -> dict[str, Any]:
         teacher = teacher_answers(
             held_out, spec, store.child(layout.EVALUATE_TEACHER), api_key=api_key_for(spec.teacher.provider)
         )
+    judge = None
+    if spec.evaluation.judge is not None:
+        from distillery.context import secret_from_env
+        from distillery.curate.job import JUDGE_KEY_ENV
+        from distillery.evaluate.judging import model_judge
+
+        judge_key = secret_from_env("JUDGE_API_KEY", JUDGE_KEY_ENV[spec.evaluation.judge.provider])
+        judge = model_judge(spec.evaluation.judge, api_key=judge_key)
     train_store = ctx.store("train")
     base_path = resolve_model_path(spec.student.base_model, **options)
     with tempfile.TemporaryDirectory(prefix="distillery-eval-") as work:
@@ -113,4 +121,5 @@ def run(ctx: JobContext) -> dict[str, Any]:
             teacher=teacher,
             loss=loss,
             run_name=f"{ctx.run.namespace}/{ctx.run.name} a{ctx.attempt}",
+            judge=judge,
         )

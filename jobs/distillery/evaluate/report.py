@@ -16,6 +16,7 @@ BAR_METRICS = (
     "contract_pass_rate_tolerant",
     "accuracy",
     "teacher_agreement",
+    "judge_score",
     "quality",
 )
 
