@@ -79,7 +79,7 @@ def build_trainer(
     from trl import SFTTrainer
 
     try:
-        return SFTTrainer(
+        trainer = SFTTrainer(
             model=model,
             args=sft_config(student, output_dir, has_validation=eval_dataset is not None),
             train_dataset=train_dataset,
@@ -96,3 +96,8 @@ def build_trainer(
                 f"(it needs {{% generation %}} markers or a template TRL knows): {message}"
             ) from exc
         raise TrainingError(f"cannot set up training: {message}") from exc
+    from transformers.trainer_callback import PrinterCallback
+
+    # Our progress callback writes one readable line per log step; the raw metric dicts would repeat it.
+    trainer.remove_callback(PrinterCallback)
+    return trainer
