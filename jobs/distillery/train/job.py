@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from distillery.errors import ArtifactNotFound, PhaseInputMissing, TrainingError
 from distillery.store import ArtifactStore
 
 log = logging.getLogger(__name__)
+# transformers 5 warns from inside its own Trainer about a name it renamed; nothing for users to do.
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def read_examples(store: ArtifactStore) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
