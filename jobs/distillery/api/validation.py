@@ -127,13 +127,24 @@ def _check_pricing(run: DistillationRun) -> Iterator[str]:
         )
 
 
+def _check_publish(run: DistillationRun) -> Iterator[str]:
+    if run.spec.publish.enabled:
+        yield "spec.publish.enabled: the publish phase is not implemented yet (set it to false)"
+
+
 SEMANTIC_CHECKS: list[Callable[[DistillationRun], Iterator[str]]] = [
     _check_contract,
     _check_schedule,
     _check_sampling,
     _check_modifiers,
     _check_pricing,
+    _check_publish,
 ]
+
+
+def semantic_problems(run: DistillationRun) -> list[str]:
+    """Every problem of a manifest that parsed, beyond what its types express."""
+    return [problem for check in SEMANTIC_CHECKS for problem in check(run)]
 
 
 def validate_document(document: Any, source: str) -> ManifestReport:
@@ -147,8 +158,7 @@ def validate_document(document: Any, source: str) -> ManifestReport:
     except ManifestError as exc:
         report.problems.extend(problem for problem in exc.problems if not problem.startswith("metadata.name"))
         return report
-    for check in SEMANTIC_CHECKS:
-        report.problems.extend(check(run))
+    report.problems.extend(semantic_problems(run))
     return report
 
 

@@ -19,7 +19,6 @@ from distillery import phases
 from distillery.api.manifest import load_manifest
 from distillery.api.resource import DistillationRun
 from distillery.api.status import DistillationRunStatus
-from distillery.errors import ContractError
 from distillery.phases import Action, PhaseOutcome
 from distillery.runner import views
 from distillery.runner.process import PhaseExit, job_command, run_process
@@ -65,15 +64,12 @@ def with_storage(run: DistillationRun, storage_uri: str | None) -> DistillationR
     return DistillationRun.model_validate({**run.to_manifest(), "spec": spec.to_api()})
 
 
-def contract_problem(run: DistillationRun) -> str | None:
-    """The output contract must compile before any teacher call is paid for."""
-    from distillery.contract import Contract
+def spec_problem(run: DistillationRun) -> str | None:
+    """`distillery validate`'s checks beyond types (CEL, cron, ...), before anything is paid for."""
+    from distillery.api.validation import semantic_problems
 
-    try:
-        Contract(run.spec.task.output)
-    except ContractError as exc:
-        return f"task.output: {exc}"
-    return None
+    problems = semantic_problems(run)
+    return "; ".join(problems) if problems else None
 
 
 class LocalRunner:
@@ -125,7 +121,7 @@ class LocalRunner:
         previous: DistillationRunStatus | None,
         manifest: Path,
     ) -> DistillationRunStatus:
-        problem = contract_problem(run)
+        problem = spec_problem(run)
         forced = phases.invalid_spec(problem) if problem else None
         while True:
             decision = forced or phases.next_step(run.spec, observed)
