@@ -40,6 +40,8 @@ class OutputSpec(ApiModel):
     format: Literal["json", "text", "label"] = Field(
         default="json", description="How completions are parsed: JSON object, free text, or one label."
     )
+    # The user's own JSON Schema is a document of any shape: the CRD marks it (and only it)
+    # x-kubernetes-preserve-unknown-fields; validate checks it is a valid JSON Schema instead.
     json_schema: dict[str, Any] | None = Field(
         default=None,
         description="JSON Schema (draft 2020-12) the parsed JSON output must satisfy (format json).",
