@@ -6,13 +6,11 @@ import functools
 import logging
 from typing import Any
 
-from distillery.context import JobContext, secret_from_env
+from distillery.context import JobContext
 from distillery.errors import ArtifactNotFound, CurationError, PhaseInputMissing
 from distillery.layout import COLLECT_TEACHER, CURATE_REJECTED, CURATE_TRAIN, CURATE_VALIDATION, SUMMARY
 
 log = logging.getLogger("distillery.curate")
-
-JUDGE_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_API_KEY"}
 
 
 def read_teacher_records(ctx: JobContext) -> list[dict[str, Any]]:
@@ -26,7 +24,7 @@ def read_teacher_records(ctx: JobContext) -> list[dict[str, Any]]:
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
-    from distillery.curate.judge import judge_all
+    from distillery.curate.judge import judge_all, judge_api_key
     from distillery.curate.pipeline import curate_records
 
     spec = ctx.run.spec
@@ -38,7 +36,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
             log.warning(
                 "curate: the judge is the teacher model (%s); prefer another family", judge_spec.model
             )
-        api_key = secret_from_env("JUDGE_API_KEY", JUDGE_KEY_ENV[judge_spec.provider])
+        api_key = judge_api_key(judge_spec)
         judge = functools.partial(judge_all, spec=judge_spec, api_key=api_key)
     log.info("curate: %d teacher records", len(records))
     curated = curate_records(records, spec.task, spec.curation, judge=judge)

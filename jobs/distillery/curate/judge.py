@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from distillery.api.spec import JudgeSpec, TeacherSpec
+from distillery.context import secret_from_env
 from distillery.errors import TeacherCallError
 from distillery.pricing import TokenUsage, price_for
 from distillery.teachers import RetryPolicy, RetryStats, call_with_retries, make_teacher
 
 log = logging.getLogger("distillery.curate")
 
+JUDGE_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_API_KEY"}
 JUDGE_MAX_TOKENS = 200
 JUDGE_CONCURRENCY = 8
 DEFAULT_RUBRIC = (
@@ -36,6 +38,11 @@ _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 class Verdict:
     score: float | None
     reason: str
+
+
+def judge_api_key(spec: JudgeSpec) -> str | None:
+    """JUDGE_API_KEY when the judge has its own key, else the provider's usual variable."""
+    return secret_from_env("JUDGE_API_KEY", JUDGE_KEY_ENV[spec.provider])
 
 
 def judge_prompt(prompt: str, completion: str, rubric: str | None) -> str:

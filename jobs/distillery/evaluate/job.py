@@ -95,12 +95,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
         )
     judge = None
     if spec.evaluation.judge is not None:
-        from distillery.context import secret_from_env
-        from distillery.curate.job import JUDGE_KEY_ENV
+        from distillery.curate.judge import judge_api_key
         from distillery.evaluate.judging import model_judge
 
-        judge_key = secret_from_env("JUDGE_API_KEY", JUDGE_KEY_ENV[spec.evaluation.judge.provider])
-        judge = model_judge(spec.evaluation.judge, api_key=judge_key)
+        judge = model_judge(spec.evaluation.judge, api_key=judge_api_key(spec.evaluation.judge))
     train_store = ctx.store("train")
     base_path = resolve_model_path(spec.student.base_model, **options)
     with tempfile.TemporaryDirectory(prefix="distillery-eval-") as work:
