@@ -49,7 +49,7 @@ def store_run(root: ArtifactStore, *, attempt: int = 2, with_status: bool = True
         root.write_json(f"a{attempt}/{name}/{layout.SUMMARY}", summary)
     root.write_json(f"a{attempt}/evaluate/{layout.EVALUATE_REPORT_JSON}", REPORT)
     if with_status:
-        observed = {name: phases.outcome_from_summary(summary) for name, summary in SUMMARIES.items()}
+        observed = {name: phases.outcome_from_summary(name, summary) for name, summary in SUMMARIES.items()}
         status = phases.derive_status(
             SPEC, observed, namespace="ml", run="sinc", attempt=attempt, now="2026-01-01T00:00:00Z"
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from distillery import layout, phases
 from distillery.api.spec import DistillationRunSpec
+from distillery.api.summaries import CollectResult, EvaluateResult
 from distillery.phases import Action, PhaseOutcome, State
 
 SPEC_BODY: dict[str, Any] = {
@@ -26,11 +28,15 @@ def make_spec(publish: bool = False) -> DistillationRunSpec:
 
 OK = PhaseOutcome(State.SUCCEEDED, phases.COMPLETED)
 RUNNING = PhaseOutcome.running()
-BUDGET_SOME = PhaseOutcome(State.BUDGET_EXCEEDED, phases.BUDGET_EXCEEDED, "", {"collected": 7})
-BUDGET_NONE = PhaseOutcome(State.BUDGET_EXCEEDED, phases.BUDGET_EXCEEDED, "", {"collected": 0})
+BUDGET_SOME = PhaseOutcome(
+    State.BUDGET_EXCEEDED, phases.BUDGET_EXCEEDED, "", CollectResult(status="BudgetExceeded", collected=7)
+)
+BUDGET_NONE = PhaseOutcome(
+    State.BUDGET_EXCEEDED, phases.BUDGET_EXCEEDED, "", CollectResult(status="BudgetExceeded", collected=0)
+)
 BROKEN = PhaseOutcome.failed("teacher said 401")
-GATES_PASS = PhaseOutcome(State.SUCCEEDED, phases.COMPLETED, "", {"gates_passed": True})
-GATES_FAIL = PhaseOutcome(State.SUCCEEDED, phases.COMPLETED, "", {"gates_passed": False})
+GATES_PASS = PhaseOutcome(State.SUCCEEDED, phases.COMPLETED, "", EvaluateResult(gates_passed=True))
+GATES_FAIL = PhaseOutcome(State.SUCCEEDED, phases.COMPLETED, "", EvaluateResult(gates_passed=False))
 FIRST_THREE = {"collect": OK, "curate": OK, "train": OK}
 
 NEXT_STEP_CASES = [
@@ -164,21 +170,35 @@ def test_every_requirement_comes_from_an_earlier_phase_and_a_layout_key() -> Non
 
 
 @pytest.mark.parametrize(
-    ("summary", "state", "reason"),
+    ("phase", "summary", "state", "reason"),
     [
-        ({}, State.SUCCEEDED, "Completed"),
-        ({"final_loss": 0.2}, State.SUCCEEDED, "Completed"),
-        ({"status": "Succeeded"}, State.SUCCEEDED, "Completed"),
-        ({"status": "BudgetExceeded", "collected": 3}, State.BUDGET_EXCEEDED, "BudgetExceeded"),
-        ({"status": "budget_exceeded"}, State.BUDGET_EXCEEDED, "BudgetExceeded"),
-        ({"status": "Failed", "error": "boom"}, State.FAILED, "Failed"),
-        ({"status": "something-new"}, State.FAILED, "Failed"),
+        ("train", {}, State.SUCCEEDED, "Completed"),
+        ("train", {"final_loss": 0.2}, State.SUCCEEDED, "Completed"),
+        ("curate", {"status": "Succeeded"}, State.SUCCEEDED, "Completed"),
+        ("collect", {"status": "BudgetExceeded", "collected": 3}, State.BUDGET_EXCEEDED, "BudgetExceeded"),
+        ("collect", {"status": "Failed", "reason": "boom"}, State.FAILED, "Failed"),
+        ("collect", {"status": "Interrupted", "reason": "SIGTERM"}, State.FAILED, "Interrupted"),
     ],
 )
-def test_outcome_from_summary(summary: dict, state: State, reason: str) -> None:
-    outcome = phases.outcome_from_summary(summary)
+def test_outcome_from_summary(phase: str, summary: dict, state: State, reason: str) -> None:
+    outcome = phases.outcome_from_summary(phase, summary)
     assert (outcome.state, outcome.reason) == (state, reason)
-    assert outcome.summary == summary
+    assert outcome.result is not None
+    assert outcome.result.to_json() == {"status": "Succeeded"} | summary | outcome.result.to_json()
+
+
+@pytest.mark.parametrize(
+    ("phase", "summary", "problem"),
+    [
+        ("train", {"final_los": 0.2}, "final_los"),
+        ("collect", {"status": "budget_exceeded"}, "status"),
+        ("curate", {"ok": 3}, "ok"),
+        ("evaluate", {"pass_rate": 0.9}, "pass_rate"),
+    ],
+)
+def test_a_summary_key_the_model_does_not_know_is_refused(phase: str, summary: dict, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        phases.outcome_from_summary(phase, summary)
 
 
 @pytest.mark.parametrize(
@@ -303,6 +323,7 @@ def test_new_attempt_starts_fresh_times() -> None:
 def test_status_numbers_and_artifacts_from_summaries() -> None:
     observed = {
         "collect": phases.outcome_from_summary(
+            "collect",
             {
                 "prompts": 12,
                 "collected": 11,
@@ -310,9 +331,10 @@ def test_status_numbers_and_artifacts_from_summaries() -> None:
                 "tokens": {"input_tokens": 100, "output_tokens": 50, "total": 150},
             }
         ),
-        "curate": phases.outcome_from_summary({"train": 9, "validation": 1, "rejected": 1}),
-        "train": phases.outcome_from_summary({"final_loss": 0.31}),
+        "curate": phases.outcome_from_summary("curate", {"train": 9, "validation": 1, "rejected": 1}),
+        "train": phases.outcome_from_summary("train", {"final_loss": 0.31}),
         "evaluate": phases.outcome_from_summary(
+            "evaluate",
             {
                 "contract_pass_rate": {"student": 0.9, "base": 0.0, "teacher": 1.0},
                 "verdict": "viable",

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from distillery.api.base import LONG_TEXT, NAME_TEXT, SHORT_TEXT, URI_TEXT, ApiModel
+from distillery.api.summaries import CollectResult, CurateResult, EvaluateResult, PublishResult, TrainResult
 
 Phase = Literal[
     "Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed"
@@ -64,6 +65,33 @@ class Summary(ApiModel):
     gates_passed: bool | None = Field(default=None, description="Every gate passed.")
 
 
+class PhaseResults(ApiModel):
+    """Each finished phase's compact result, as its job reported it (termination message)."""
+
+    collect: CollectResult | None = Field(default=None, description="Collect result.")
+    curate: CurateResult | None = Field(default=None, description="Curate result.")
+    train: TrainResult | None = Field(default=None, description="Train result.")
+    evaluate: EvaluateResult | None = Field(default=None, description="Evaluate result.")
+    publish: PublishResult | None = Field(default=None, description="Publish result.")
+
+
+AttemptOutcome = Literal["Succeeded", "Failed", "Superseded"]
+HISTORY_LIMIT = 10
+
+
+class AttemptRecord(ApiModel):
+    """One finished (or superseded) attempt, kept in status.history."""
+
+    attempt: int = Field(ge=1, description="Attempt number.")
+    generation: int | None = Field(default=None, ge=0, description="Spec generation it ran.")
+    outcome: AttemptOutcome = Field(description="Succeeded, Failed or Superseded.")
+    reason: str = Field(default="", max_length=NAME_TEXT, description="UpperCamelCase reason.")
+    message: str = Field(default="", max_length=LONG_TEXT, description="Detail.")
+    start_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Start (RFC 3339).")
+    completion_time: str | None = Field(default=None, max_length=NAME_TEXT, description="End (RFC 3339).")
+    summary: Summary = Field(default_factory=Summary, description="Its numbers.")
+
+
 class DistillationRunStatus(ApiModel):
     """Observed state, written by the operator (or the local runner)."""
 
@@ -79,3 +107,13 @@ class DistillationRunStatus(ApiModel):
     )
     completion_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Attempt end.")
     message: str | None = Field(default=None, max_length=LONG_TEXT, description="Last failure, if any.")
+    results: PhaseResults = Field(default_factory=PhaseResults, description="Phase results.")
+    history: list[AttemptRecord] = Field(
+        default_factory=list, max_length=HISTORY_LIMIT, description="Earlier attempts, newest first."
+    )
+    rerun: str | None = Field(
+        default=None, max_length=NAME_TEXT, description="The distillery.dev/rerun token acted on."
+    )
+    job_recreations: int = Field(default=0, ge=0, description="Jobs recreated after deletion.")
+    last_schedule_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Last cron tick.")
+    next_schedule_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Next cron tick.")

@@ -2,6 +2,11 @@
 
 Each phase module exposes `run(ctx: JobContext) -> dict` returning its summary (also written to
 the store as `<phase>/summary.json` by the phase itself). Heavy imports happen inside the phase.
+
+The summary is checked against the phase's typed model (`distillery.api.summaries`): a key the
+model does not declare fails the job. When `DISTILLERY_TERMINATION_LOG` names a file (a pod's
+`terminationMessagePath`), the compact result is written there, so the operator reads the
+numbers from the API server and never needs the artifact store's credentials.
 """
 
 from __future__ import annotations
@@ -10,8 +15,13 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
+from pathlib import Path
 
+from pydantic import ValidationError
+
+from distillery.api.summaries import PhaseResult, parse_summary, termination_message
 from distillery.errors import DistilleryError
 
 PHASE_MODULES = {
@@ -20,6 +30,8 @@ PHASE_MODULES = {
     "train": "distillery.train.job",
     "evaluate": "distillery.evaluate.job",
 }
+TERMINATION_LOG_ENV = "DISTILLERY_TERMINATION_LOG"
+EXIT_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--manifest", required=True, help="Path of the DistillationRun manifest (YAML).")
     parser.add_argument("--attempt", type=int, default=1, help="Attempt number (artifact prefix a<N>).")
     return parser
+
+
+def write_termination_message(text: str) -> None:
+    """The container's termination message (nothing outside a pod: the variable is unset)."""
+    path = os.environ.get(TERMINATION_LOG_ENV)
+    if path:
+        Path(path).write_text(text, encoding="utf-8")
+
+
+def failure_message(phase: str, error: str) -> str:
+    """A failed phase's termination message: its result with status Failed and the error."""
+    result = PhaseResult(status="Failed", reason=error[:2048])
+    return termination_message(phase, parse_summary(phase, result.to_json()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         summary = module.run(ctx)
     except DistilleryError as exc:
         print(f"distillery-job {args.phase}: error: {exc}", file=sys.stderr)
-        return 1
+        write_termination_message(failure_message(args.phase, str(exc)))
+        return EXIT_FAILED
+    if not summary:  # a non-zero rank of a distributed run: rank 0 reports
+        return 0
+    try:
+        typed = parse_summary(args.phase, summary)
+    except ValidationError as exc:
+        raise SystemExit(f"distillery-job {args.phase}: the summary does not match its model: {exc}") from exc
+    write_termination_message(termination_message(args.phase, typed))
     print(json.dumps({"phase": args.phase, "summary": summary}, default=str))
     return 0
 

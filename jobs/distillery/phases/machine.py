@@ -18,6 +18,7 @@ from typing import Any
 from distillery import layout
 from distillery.api.spec import DistillationRunSpec
 from distillery.api.status import Phase
+from distillery.api.summaries import CollectResult, EvaluateResult, PhaseResult, parse_result, parse_summary
 
 COLLECT, CURATE, TRAIN, EVALUATE, PUBLISH = layout.PHASES
 
@@ -53,12 +54,12 @@ class State(StrEnum):
 
 @dataclass(frozen=True)
 class PhaseOutcome:
-    """One phase's observed state; `summary` is its summary.json when it wrote one."""
+    """One phase's observed state; `result` is the phase's own report when it wrote one."""
 
     state: State
     reason: str = ""
     message: str = ""
-    summary: Mapping[str, Any] = field(default_factory=dict)
+    result: PhaseResult | None = field(default=None)
 
     @classmethod
     def running(cls) -> PhaseOutcome:
@@ -130,37 +131,42 @@ def attempt_layout(spec: DistillationRunSpec, namespace: str, run: str, attempt:
 
 # --- reading observations ----------------------------------------------------------------------
 
-_STATE_WORDS = {
-    "succeeded": State.SUCCEEDED,
-    "completed": State.SUCCEEDED,
-    "ok": State.SUCCEEDED,
-    "budgetexceeded": State.BUDGET_EXCEEDED,
-    "failed": State.FAILED,
+_STATES = {
+    "Succeeded": State.SUCCEEDED,
+    "BudgetExceeded": State.BUDGET_EXCEEDED,
+    "Failed": State.FAILED,
+    "Interrupted": State.FAILED,
 }
 
 
-def outcome_from_summary(summary: Mapping[str, Any]) -> PhaseOutcome:
-    """A written summary.json means the phase finished; its `status` (if any) says how."""
-    word = str(summary.get("status") or summary.get("outcome") or "Succeeded")
-    state = _STATE_WORDS.get(word.replace("_", "").replace("-", "").lower(), State.FAILED)
+def outcome_from_result(result: PhaseResult) -> PhaseOutcome:
+    """A phase that reported its result has finished; the result's status says how."""
+    state = _STATES[result.status]
     reason = {State.SUCCEEDED: COMPLETED, State.BUDGET_EXCEEDED: BUDGET_EXCEEDED}.get(state, FAILED)
-    message = str(summary.get("error") or summary.get("message") or summary.get("reason") or "")
-    return PhaseOutcome(state, reason, message, summary)
+    if result.status == "Interrupted":
+        reason = INTERRUPTED
+    return PhaseOutcome(state, reason, result.reason or "", result)
 
 
-def records_kept(summary: Mapping[str, Any]) -> int:
-    """How many usable teacher records a collect summary reports."""
-    for key in ("collected", "succeeded", "ok", "records"):
-        value = summary.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return 0
+def outcome_from_summary(phase: str, summary: Mapping[str, Any]) -> PhaseOutcome:
+    """A phase's summary.json (typed: unknown keys raise pydantic.ValidationError)."""
+    return outcome_from_result(parse_summary(phase, dict(summary)))
 
 
-def gates_passed(summary: Mapping[str, Any]) -> bool | None:
-    """Whether an evaluate summary says every gate passed (None: it does not say)."""
-    value = summary.get("gates_passed", summary.get("gatesPassed"))
-    return value if isinstance(value, bool) else None
+def outcome_from_message(phase: str, message: Mapping[str, Any]) -> PhaseOutcome:
+    """A phase's compact result (a container's termination message, or status.results)."""
+    return outcome_from_result(parse_result(phase, dict(message)))
+
+
+def records_kept(outcome: PhaseOutcome) -> int:
+    """How many usable teacher records a collect outcome reports."""
+    return outcome.result.collected if isinstance(outcome.result, CollectResult) else 0
+
+
+def gates_passed(outcome: PhaseOutcome | None) -> bool | None:
+    """Whether an evaluate outcome says every gate passed (None: it does not say)."""
+    result = outcome.result if outcome is not None else None
+    return result.gates_passed if isinstance(result, EvaluateResult) else None
 
 
 # --- deciding ----------------------------------------------------------------------------------
@@ -172,9 +178,7 @@ def is_done(step: Step, outcome: PhaseOutcome | None) -> bool:
         return False
     if outcome.state is State.SUCCEEDED:
         return True
-    return (
-        outcome.state is State.BUDGET_EXCEEDED and step.name == COLLECT and records_kept(outcome.summary) > 0
-    )
+    return outcome.state is State.BUDGET_EXCEEDED and step.name == COLLECT and records_kept(outcome) > 0
 
 
 def has_warning(step: Step, outcome: PhaseOutcome | None) -> bool:
@@ -204,8 +208,7 @@ class Decision:
 
 
 def publish_blocked(observed: Mapping[str, PhaseOutcome]) -> bool:
-    evaluated = observed.get(EVALUATE)
-    return evaluated is not None and gates_passed(evaluated.summary) is False
+    return gates_passed(observed.get(EVALUATE)) is False
 
 
 def failure_decision(step: Step, outcome: PhaseOutcome) -> Decision:

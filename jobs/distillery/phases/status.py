@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from distillery import layout
 from distillery.api.spec import DistillationRunSpec
-from distillery.api.status import Artifacts, Condition, DistillationRunStatus, Phase, PhaseJobs, Summary
+from distillery.api.status import (
+    Artifacts,
+    Condition,
+    DistillationRunStatus,
+    Phase,
+    PhaseJobs,
+    PhaseResults,
+    Summary,
+)
+from distillery.api.summaries import CollectResult, CurateResult, EvaluateResult, PhaseResult, TrainResult
 from distillery.phases.machine import (
     COLLECT,
     COMPLETE,
@@ -27,7 +36,6 @@ from distillery.phases.machine import (
     Step,
     attempt_layout,
     failure_decision,
-    gates_passed,
     is_done,
     job_name,
     next_step,
@@ -35,53 +43,48 @@ from distillery.phases.machine import (
     publish_blocked,
 )
 
-
-def _pick(summary: Mapping[str, Any], *keys: str) -> Any:
-    for key in keys:
-        value = summary.get(key)
-        if value is not None:
-            return value
-    return None
+R = TypeVar("R", bound=PhaseResult)
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, list | tuple | dict):
-        return len(value)
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+def _result(observed: Mapping[str, PhaseOutcome], phase: str, model: type[R]) -> R | None:
+    outcome = observed.get(phase)
+    result = outcome.result if outcome is not None else None
+    return result if isinstance(result, model) else None
 
 
 def summarize(observed: Mapping[str, PhaseOutcome]) -> dict[str, Any]:
-    """The numbers of status.summary (field names as in api.status.Summary), from phase summaries."""
-    get = {name: (outcome.summary if outcome else {}) for name, outcome in observed.items()}
-    collect, curate = get.get(COLLECT, {}), get.get(CURATE, {})
-    train, evaluate = get.get(TRAIN, {}), get.get(EVALUATE, {})
-    tokens = _pick(collect, "tokens", "total_tokens")
-    if isinstance(tokens, Mapping):  # collect writes {"input_tokens", "output_tokens", ..., "total"}
-        tokens = tokens.get("total") or sum(
-            int(tokens.get(key) or 0) for key in ("input_tokens", "output_tokens")
-        )
-    # evaluate writes {"contract_pass_rate": {"base": .., "student": .., "teacher": ..}}
-    rates = _pick(evaluate, "contract_pass_rate", "pass_rates")
-    rates = rates if isinstance(rates, Mapping) else {"student": rates}
-    values = {
-        "prompts": _count(_pick(collect, "prompts", "total")),
-        "collected": _count(_pick(collect, "collected", "succeeded", "ok")),
-        "examples": _count(_pick(curate, "train", "train_examples", "kept")),
-        "rejected": _count(_pick(curate, "rejected")),
-        "teacher_cost_usd": _number(_pick(collect, "cost_usd", "teacher_cost_usd")),
-        "teacher_tokens": _count(tokens),
-        "final_loss": _number(_pick(train, "final_loss")),
-        "contract_pass_rate": _number(rates.get("student")),
-        "base_pass_rate": _number(rates.get("base")),
-        "teacher_pass_rate": _number(rates.get("teacher")),
-        "verdict": _pick(evaluate, "verdict"),
-        "gates_passed": gates_passed(evaluate),
-    }
+    """The numbers of status.summary (field names as in api.status.Summary), from phase results."""
+    values: dict[str, Any] = {}
+    if collect := _result(observed, COLLECT, CollectResult):
+        values |= {
+            "prompts": collect.prompts,
+            "collected": collect.collected,
+            "teacher_cost_usd": collect.cost_usd,
+            "teacher_tokens": collect.tokens.total,
+        }
+    if curate := _result(observed, CURATE, CurateResult):
+        values |= {"examples": curate.train, "rejected": curate.rejected}
+    if train := _result(observed, TRAIN, TrainResult):
+        values["final_loss"] = train.final_loss
+    if evaluate := _result(observed, EVALUATE, EvaluateResult):
+        rates = evaluate.contract_pass_rate
+        values |= {
+            "contract_pass_rate": rates.student,
+            "base_pass_rate": rates.base,
+            "teacher_pass_rate": rates.teacher,
+            "verdict": evaluate.verdict,
+            "gates_passed": evaluate.gates_passed,
+        }
     return {key: value for key, value in values.items() if value is not None}
+
+
+def results(observed: Mapping[str, PhaseOutcome]) -> dict[str, Any]:
+    """status.results: each finished phase's compact result, as the phase reported it."""
+    return {
+        name: outcome.result
+        for name, outcome in observed.items()
+        if outcome.result is not None and outcome.state is not State.RUNNING
+    }
 
 
 def _done_message(step: Step, outcome: PhaseOutcome) -> str:
@@ -209,6 +212,7 @@ def derive_status(
         jobs=PhaseJobs(**jobs),
         artifacts=_artifacts(spec, observed, attempt_layout(spec, namespace, run, attempt)),
         summary=Summary(**summarize(observed)),
+        results=PhaseResults(**results(observed)),
         start_time=(before.start_time if before else None) or now,
         completion_time=((before.completion_time if before else None) or now) if decision.finished else None,
         message=_failure_message(decision),

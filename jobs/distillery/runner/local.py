@@ -202,7 +202,7 @@ class LocalRunner:
             return PhaseOutcome.failed(f"interrupted after {exit_.seconds:.0f} s", phases.INTERRUPTED)
         summary = store.summary(attempt, step.name)
         if summary is not None:
-            outcome = phases.outcome_from_summary(summary)
+            outcome = phases.outcome_from_summary(step.name, summary)
             # A job that stopped on its budget may exit non-zero; its summary says what it kept.
             if exit_.ok or outcome.state is not phases.State.SUCCEEDED:
                 return outcome

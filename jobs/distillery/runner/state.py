@@ -97,7 +97,7 @@ class RunStore:
         for step in phases.plan(spec):
             summary = self.summary(attempt, step.name)
             if summary is not None:
-                observed[step.name] = phases.outcome_from_summary(summary)
+                observed[step.name] = phases.outcome_from_summary(step.name, summary)
         return observed
 
     def forget_summary(self, attempt: int, phase: str) -> None:

@@ -28,7 +28,7 @@ class StoredRun:
     report_location: str | None = None
 
     def outcomes(self) -> dict[str, phases.PhaseOutcome]:
-        return {name: phases.outcome_from_summary(summary) for name, summary in self.summaries.items()}
+        return {name: phases.outcome_from_summary(name, summary) for name, summary in self.summaries.items()}
 
 
 def to_uri(target: str) -> str:

@@ -1,0 +1,221 @@
+"""What each phase reports about itself: one typed model per phase, one name per number.
+
+Two layers per phase:
+- `<Phase>Result` — the compact numbers (well under 4 KiB as JSON). A job writes it to its
+  container's termination-message file, the operator copies it into `status.results.<phase>`, and
+  the phase machine reads it. Its fields are camelCase in status and snake_case in JSON files.
+- `<Phase>Summary` — the result plus everything else the phase knows (provenance, per-kind
+  breakdowns), written as `<phase>/summary.json` in the artifact store.
+
+Both forbid unknown keys: a job that writes a key its model does not declare fails loudly (and
+so do the tests that run it), instead of the phase machine guessing between spellings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+
+from distillery.api.base import LONG_TEXT, NAME_TEXT, SHORT_TEXT, URI_TEXT, ApiModel
+
+PhaseStatus = Literal["Succeeded", "BudgetExceeded", "Failed", "Interrupted"]
+TERMINATION_MESSAGE_LIMIT = 4096  # bytes a kubelet keeps of a termination message
+
+
+class PhaseResult(ApiModel):
+    """How the phase ended; the numbers follow in each phase's own model."""
+
+    status: PhaseStatus = Field(default="Succeeded", description="How the phase ended.")
+    reason: str | None = Field(
+        default=None, max_length=LONG_TEXT, description="Why it did not simply succeed."
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-file form: snake_case, unset values left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class TokenCounts(ApiModel):
+    """Teacher tokens billed."""
+
+    input_tokens: int = Field(default=0, ge=0, description="Input tokens.")
+    output_tokens: int = Field(default=0, ge=0, description="Output tokens.")
+    cache_creation_input_tokens: int = Field(default=0, ge=0, description="Prompt-cache writes.")
+    cache_read_input_tokens: int = Field(default=0, ge=0, description="Prompt-cache reads.")
+    total: int = Field(default=0, ge=0, description="All tokens.")
+
+
+class CollectResult(PhaseResult):
+    """Collect: how many prompts were answered, at what cost."""
+
+    prompts: int = Field(default=0, ge=0, description="Prompts (after expansion).")
+    collected: int = Field(default=0, ge=0, description="Usable teacher completions.")
+    failed: int = Field(default=0, ge=0, description="Prompts that failed for good.")
+    cost_usd: float | None = Field(default=None, ge=0, alias="costUSD", description="Teacher cost.")
+    tokens: TokenCounts = Field(default_factory=TokenCounts, description="Tokens billed.")
+    model: str | None = Field(default=None, max_length=SHORT_TEXT, description="Model id the API returned.")
+    teacher_jsonl: str | None = Field(default=None, max_length=URI_TEXT, description="teacher.jsonl URI.")
+
+
+class CurateResult(PhaseResult):
+    """Curate: what was kept for training and why the rest was rejected."""
+
+    input: int = Field(default=0, ge=0, description="Teacher records read.")
+    kept: int = Field(default=0, ge=0, description="Records that passed every check.")
+    train: int = Field(default=0, ge=0, description="Training examples.")
+    validation: int = Field(default=0, ge=0, description="Validation examples.")
+    rejected: int = Field(default=0, ge=0, description="Records rejected.")
+    rejected_by_reason: dict[str, int] = Field(
+        default_factory=dict, max_length=64, description="Rejections per reason."
+    )
+    keep_rate: float = Field(default=0.0, ge=0, le=1, description="kept / input.")
+    train_jsonl: str | None = Field(default=None, max_length=URI_TEXT, description="train.jsonl URI.")
+    validation_jsonl: str | None = Field(default=None, max_length=URI_TEXT, description="validation URI.")
+
+
+class TrainResult(PhaseResult):
+    """Train: the loss and where the adapter is."""
+
+    examples: int = Field(default=0, ge=0, description="Training examples.")
+    initial_loss: float | None = Field(default=None, description="First logged loss.")
+    final_loss: float | None = Field(default=None, description="Last logged loss.")
+    eval_loss: float | None = Field(default=None, description="Validation loss at the end.")
+    steps: int = Field(default=0, ge=0, description="Optimizer steps.")
+    epochs: float = Field(default=0, ge=0, description="Epochs done.")
+    tokens_seen: int = Field(default=0, ge=0, description="Tokens trained on.")
+    tokens_per_second: float | None = Field(default=None, ge=0, description="Training throughput.")
+    wall_seconds: float | None = Field(default=None, ge=0, description="Wall time of the job.")
+    adapter_uri: str | None = Field(default=None, max_length=URI_TEXT, description="Adapter URI.")
+
+
+class ModelRates(ApiModel):
+    """One number per compared model."""
+
+    base: float | None = Field(default=None, description="The base model.")
+    student: float | None = Field(default=None, description="The trained student.")
+    teacher: float | None = Field(default=None, description="The teacher.")
+
+
+class GateOutcome(ApiModel):
+    """One gate's verdict."""
+
+    metric: str = Field(max_length=NAME_TEXT, description="Gate metric.")
+    passed: bool = Field(description="Whether it passed.")
+    value: float | None = Field(default=None, description="Measured value (none: not measured).")
+
+
+class EvaluateResult(PhaseResult):
+    """Evaluate: the student against the base and the teacher, and the gates."""
+
+    examples: int = Field(default=0, ge=0, description="Held-out examples.")
+    contract_pass_rate: ModelRates = Field(default_factory=ModelRates, description="Contract pass rates.")
+    quality: ModelRates = Field(default_factory=ModelRates, description="Task quality per model.")
+    quality_drop_vs_teacher: float | None = Field(default=None, description="Teacher minus student quality.")
+    speedup_vs_teacher: float | None = Field(default=None, description="Teacher / student latency.")
+    cost_ratio_vs_teacher: float | None = Field(default=None, description="Teacher / student cost.")
+    gates: list[GateOutcome] = Field(default_factory=list, max_length=32, description="Gate results.")
+    gates_passed: bool | None = Field(default=None, description="Every gate passed.")
+    verdict: str | None = Field(default=None, max_length=NAME_TEXT, description="The verdict.")
+    report_uri: str | None = Field(default=None, max_length=URI_TEXT, description="report.html URI.")
+
+
+class PublishResult(PhaseResult):
+    """Publish: what was promoted."""
+
+    uri: str | None = Field(default=None, max_length=URI_TEXT, description="Published location.")
+
+
+Blob = dict[str, Any]
+
+
+class CollectSummary(CollectResult):
+    phase: Literal["collect"] = "collect"
+    skipped: int = 0
+    resumed: int = 0
+    retries: int = 0
+    retries_by_kind: dict[str, int] = Field(default_factory=dict)
+    this_run: Blob = Field(default_factory=dict)
+    models: dict[str, int] = Field(default_factory=dict)
+    provenance: Blob = Field(default_factory=dict)
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class CurateSummary(CurateResult):
+    phase: Literal["curate"] = "curate"
+    repaired: int = 0
+    diversity: Blob = Field(default_factory=dict)
+    teacher_models: dict[str, int] = Field(default_factory=dict)
+    judge: Blob | None = None
+
+
+class TrainSummary(TrainResult):
+    phase: Literal["train"] = "train"
+    validation_examples: int = 0
+    train_tokens_per_epoch: int | None = None
+    assistant_tokens_per_epoch: int | None = None
+    longest_example_tokens: int | None = None
+    resumed_from_step: int | None = None
+    mean_train_loss: float | None = None
+    train_runtime_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+    base_model: str | None = None
+    method: str | None = None
+    merged_uri: str | None = None
+    loss_uri: str | None = None
+
+
+class EvaluateSummary(EvaluateResult):
+    phase: Literal["evaluate"] = "evaluate"
+    artifacts: dict[str, str] = Field(default_factory=dict)
+
+
+class PublishSummary(PublishResult):
+    phase: Literal["publish"] = "publish"
+
+
+RESULTS: dict[str, type[PhaseResult]] = {
+    "collect": CollectResult,
+    "curate": CurateResult,
+    "train": TrainResult,
+    "evaluate": EvaluateResult,
+    "publish": PublishResult,
+}
+SUMMARIES: dict[str, type[PhaseResult]] = {
+    "collect": CollectSummary,
+    "curate": CurateSummary,
+    "train": TrainSummary,
+    "evaluate": EvaluateSummary,
+    "publish": PublishSummary,
+}
+
+
+def parse_summary(phase: str, data: dict[str, Any]) -> PhaseResult:
+    """A phase's summary.json as its typed model (raises pydantic.ValidationError on unknown keys)."""
+    return SUMMARIES[phase].model_validate(data)
+
+
+def parse_result(phase: str, data: dict[str, Any]) -> PhaseResult:
+    """A compact result (termination message, status) as its typed model."""
+    return RESULTS[phase].model_validate(data)
+
+
+def result_of(phase: str, summary: PhaseResult) -> PhaseResult:
+    """The compact result inside a full summary."""
+    model = RESULTS[phase]
+    return model.model_validate(summary.model_dump(include=set(model.model_fields)))
+
+
+def termination_message(phase: str, summary: PhaseResult) -> str:
+    """The compact result as JSON that fits a termination message (maps and lists dropped if not)."""
+    data = result_of(phase, summary).to_json()
+    text = json.dumps(data, separators=(",", ":"))
+    if len(text.encode()) <= TERMINATION_MESSAGE_LIMIT:
+        return text
+    dropped = {"gates", "rejected_by_reason"}
+    slim = {key: value for key, value in data.items() if key not in dropped}
+    if "reason" in slim:
+        slim["reason"] = slim["reason"][:1024]
+    return json.dumps(slim, separators=(",", ":"))
