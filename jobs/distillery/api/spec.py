@@ -26,6 +26,7 @@ from distillery.api.data import (
     PromptsSpec,
 )
 from distillery.api.evaluation import EvaluationSpec, Gate, GateMetric
+from distillery.api.scheduling import SchedulingSpec, Toleration
 from distillery.api.student import ALL_PROJECTIONS, LoraSpec, ResourcesSpec, StudentSpec, TrainingSpec
 from distillery.api.task import OutputRule, OutputSpec, TaskSpec
 from distillery.api.teacher import Budget, Pricing, SecretKeyRef, TeacherSpec
@@ -81,6 +82,9 @@ class DistillationRunSpec(ApiModel):
         default=None, max_length=NAME_TEXT, description="Cron schedule for periodic retraining."
     )
     queue_name: str | None = Field(default=None, max_length=NAME_TEXT, description="Kueue LocalQueue name.")
+    scheduling: SchedulingSpec = Field(
+        default_factory=SchedulingSpec, description="Placement of every phase's pods."
+    )
 
 
 __all__ = [
@@ -106,10 +110,12 @@ __all__ = [
     "PublishSpec",
     "ResourcesSpec",
     "S3CredentialsRef",
+    "SchedulingSpec",
     "SecretKeyRef",
     "StorageSpec",
     "StudentSpec",
     "TaskSpec",
     "TeacherSpec",
+    "Toleration",
     "TrainingSpec",
 ]

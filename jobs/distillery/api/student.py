@@ -18,6 +18,7 @@ from distillery.api.base import (
     cel_rule,
     validations,
 )
+from distillery.api.scheduling import SchedulingSpec
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -101,6 +102,9 @@ class StudentSpec(ApiModel):
     lora: LoraSpec = Field(default_factory=LoraSpec, description="Adapter shape.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description="Hyper-parameters.")
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Pod resources.")
+    scheduling: SchedulingSpec | None = Field(
+        default=None, description="Placement of the train and evaluate pods (replaces spec.scheduling)."
+    )
 
     @model_validator(mode="after")
     def _qlora_needs_gpu(self) -> StudentSpec:
