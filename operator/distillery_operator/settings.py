@@ -77,11 +77,15 @@ class OperatorSettings:
             job_cpu=env.get(ENV_PREFIX + "JOB_CPU") or defaults.job_cpu,
             job_memory=env.get(ENV_PREFIX + "JOB_MEMORY") or defaults.job_memory,
             backoff_limit=_int(env, "JOB_BACKOFF_LIMIT", defaults.backoff_limit),
-            active_deadline_seconds=_int(env, "JOB_ACTIVE_DEADLINE_SECONDS", defaults.active_deadline_seconds, 1),
+            active_deadline_seconds=_int(
+                env, "JOB_ACTIVE_DEADLINE_SECONDS", defaults.active_deadline_seconds, 1
+            ),
             ttl_seconds_after_finished=_int(env, "JOB_TTL_SECONDS", defaults.ttl_seconds_after_finished),
             termination_grace_seconds=_int(env, "JOB_GRACE_SECONDS", defaults.termination_grace_seconds),
             scratch_size=env.get(ENV_PREFIX + "JOB_SCRATCH_SIZE") or defaults.scratch_size,
-            job_start_timeout_seconds=_int(env, "JOB_START_TIMEOUT_SECONDS", defaults.job_start_timeout_seconds, 1),
+            job_start_timeout_seconds=_int(
+                env, "JOB_START_TIMEOUT_SECONDS", defaults.job_start_timeout_seconds, 1
+            ),
             max_job_recreations=_int(env, "MAX_JOB_RECREATIONS", defaults.max_job_recreations),
             history_limit=_int(env, "HISTORY_LIMIT", defaults.history_limit, 1),
             resync_seconds=_int(env, "RESYNC_SECONDS", defaults.resync_seconds, 1),

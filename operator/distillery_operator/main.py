@@ -1,0 +1,70 @@
+"""The kopf handlers: thin, each hands off to `handlers.Operator` (the reconcile pass).
+
+Run with `kopf run -m distillery_operator.main` (the image's entrypoint does; see docs/operator.md).
+A DistillationRun is reconciled when it is created or changed, when one of its Jobs changes, and
+every `DISTILLERY_RESYNC_SECONDS` (schedule ticks, Jobs that never start). Every pass reads the
+state afresh, so it does not matter which of these woke it up.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+from kubernetes import client, config
+
+from distillery.api.crd import GROUP, PLURAL, VERSION
+from distillery_operator.builders import LABEL_RUN
+from distillery_operator.handlers import Operator
+from distillery_operator.kube import Kube
+from distillery_operator.metrics import Metrics
+from distillery_operator.settings import OperatorSettings
+
+RUNS = (GROUP, VERSION, PLURAL)
+SETTINGS = OperatorSettings.from_env()
+ANNOTATION_PREFIX = "operator.distillery.dev"
+
+
+def api_client() -> client.ApiClient:
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    # The CRD's status schema prunes anything it does not declare: kopf keeps its state in annotations.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=ANNOTATION_PREFIX)
+    settings.peering.name = SETTINGS.peering
+    settings.peering.mandatory = False
+    settings.posting.level = logging.WARNING
+    settings.execution.max_workers = 8
+    metrics = Metrics()
+    metrics.serve(SETTINGS.metrics_port)
+    memo.operator = Operator(SETTINGS, Kube(api_client()), metrics)
+
+
+@kopf.on.resume(*RUNS)
+@kopf.on.create(*RUNS)
+@kopf.on.update(*RUNS)
+def run_changed(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
+    memo.operator.reconcile(namespace, name)
+
+
+@kopf.timer(*RUNS, interval=SETTINGS.resync_seconds, initial_delay=SETTINGS.resync_seconds)
+def resync(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
+    memo.operator.reconcile(namespace, name)
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={LABEL_RUN: kopf.PRESENT})
+def job_changed(namespace: str, labels: dict[str, str], memo: kopf.Memo, **_: Any) -> None:
+    memo.operator.reconcile(namespace, labels[LABEL_RUN])
+
+
+@kopf.on.delete(*RUNS, optional=True)
+def run_deleted(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
+    memo.operator.metrics.forget(namespace, name)
