@@ -150,7 +150,6 @@ def curate_records(
         "phase": "curate",
         "input": len(records),
         "kept": len(kept),
-        "examples": len(kept),
         "train": len(train),
         "validation": len(validation),
         "rejected": len(rejected),
