@@ -1,6 +1,6 @@
 """The kopf handlers: thin, each hands off to `handlers.Operator` (the reconcile pass).
 
-Run with `kopf run -m distillery_operator.main` (the image's entrypoint does; see docs/operator.md).
+Run with `distillery-operator` (see `__main__.py` and docs/operator.md).
 A DistillationRun is reconciled when it is created or changed, when one of its Jobs changes, and
 every `DISTILLERY_RESYNC_SECONDS` (schedule ticks, Jobs that never start). Every pass reads the
 state afresh, so it does not matter which of these woke it up.
@@ -16,7 +16,7 @@ from kubernetes import client, config
 
 from distillery.api.crd import GROUP, PLURAL, VERSION
 from distillery_operator.builders import LABEL_RUN
-from distillery_operator.handlers import Operator
+from distillery_operator.handlers import Operator, utc_now
 from distillery_operator.kube import Kube
 from distillery_operator.metrics import Metrics
 from distillery_operator.settings import OperatorSettings
@@ -39,13 +39,15 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     # The CRD's status schema prunes anything it does not declare: kopf keeps its state in annotations.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=ANNOTATION_PREFIX)
-    settings.peering.name = SETTINGS.peering
-    settings.peering.mandatory = False
+    if not SETTINGS.standalone:
+        settings.peering.name = SETTINGS.peering
+        settings.peering.mandatory = True
     settings.posting.level = logging.WARNING
     settings.execution.max_workers = 8
     metrics = Metrics()
-    metrics.serve(SETTINGS.metrics_port)
-    memo.operator = Operator(SETTINGS, Kube(api_client()), metrics)
+    metrics.serve(SETTINGS.metrics_port, SETTINGS.listen_address)
+    # memo.clock: a test may start the operator with its own clock (kopf.operator(memo=...)).
+    memo.operator = Operator(SETTINGS, Kube(api_client()), metrics, clock=memo.get("clock") or utc_now)
 
 
 @kopf.on.resume(*RUNS)

@@ -57,8 +57,19 @@ class OperatorSettings:
     resync_seconds: int = 30
     metrics_port: int = 8080
     liveness_port: int = 8081
+    # Where the metrics and liveness endpoints listen (all interfaces in a pod; loopback in tests).
+    listen_address: str = "0.0.0.0"
+    # The kopf peering that keeps two replicas from both acting; "none": standalone (one replica).
     peering: str = "distillery"
     extra_job_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def standalone(self) -> bool:
+        return self.peering == "none"
+
+    @property
+    def liveness_endpoint(self) -> str:
+        return f"http://{self.listen_address}:{self.liveness_port}/healthz"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -91,6 +102,7 @@ class OperatorSettings:
             resync_seconds=_int(env, "RESYNC_SECONDS", defaults.resync_seconds, 1),
             metrics_port=_int(env, "METRICS_PORT", defaults.metrics_port),
             liveness_port=_int(env, "LIVENESS_PORT", defaults.liveness_port),
+            listen_address=env.get(ENV_PREFIX + "LISTEN_ADDRESS") or defaults.listen_address,
             peering=env.get(ENV_PREFIX + "PEERING") or defaults.peering,
             extra_job_env=extra,
         )
