@@ -84,7 +84,7 @@ class JobWatch:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def rss_mb(pid: int) -> float:
@@ -100,7 +100,9 @@ def main() -> int:
     args = parser.parse_args()
     with TestCluster(verbose=False) as cluster:
         cluster.kubectl("apply", "--validate=false", "-f", str(CRD))
-        cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/" + CRD.name.split(".yaml")[0])
+        cluster.kubectl(
+            "wait", "--for=condition=Established", "--timeout=60s", "crd/" + CRD.name.split(".yaml")[0]
+        )
         cluster.kubectl("create", "namespace", NAMESPACE)
         api = cluster.api_client()
         jobs = JobWatch(api)
@@ -129,11 +131,16 @@ def main() -> int:
         jobs.stop.set()
     missing = args.runs - len(latencies)
     print(f"runs: {args.runs}; first Jobs seen: {len(latencies)} (missing {missing})")
-    print(f"baseline (API server: create Job -> watch sees it): p50 {statistics.median(floor):.3f} s, "
-          f"p95 {percentile(floor, 0.95):.3f} s")
+    print(
+        f"baseline (API server: create Job -> watch sees it): p50 {statistics.median(floor):.3f} s, "
+        f"p95 {percentile(floor, 0.95):.3f} s"
+    )
     print(f"operator RSS after {args.runs} runs: {memory:.0f} MB (target < 300)")
     p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
-    print(f"create run -> first Job: p50 {p50:.3f} s; ratio p95 vs API floor {p95 / percentile(floor, 0.95):.1f}x")
+    print(
+        f"create run -> first Job: p50 {p50:.3f} s; "
+        f"ratio p95 vs API floor {p95 / percentile(floor, 0.95):.1f}x"
+    )
     print(f"p95 create run -> first Job: {p95:.3f} s (target < 2)")
     return 0 if missing == 0 else 1
 

@@ -112,7 +112,9 @@ class Runs:
         self.custom.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name, body)
 
     def jobs(self, name: str) -> list[dict[str, Any]]:
-        items = self.batch.list_namespaced_job(self.namespace, label_selector=f"distillery.dev/run={name}").items
+        items = self.batch.list_namespaced_job(
+            self.namespace, label_selector=f"distillery.dev/run={name}"
+        ).items
         return [job.to_dict() for job in items]
 
     def events(self, name: str) -> list[Any]:

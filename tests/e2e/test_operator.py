@@ -54,7 +54,9 @@ def pods_started_for(kubelet, job: str) -> list[str]:
     return [pod for pod in kubelet.started if pod.startswith(f"{job}-")]
 
 
-def test_a_run_goes_to_succeeded_through_an_operator_kill(setting, operator_process, prometheus_server) -> None:
+def test_a_run_goes_to_succeeded_through_an_operator_kill(
+    setting, operator_process, prometheus_server
+) -> None:
     """Scenarios 1, 3 and 9: apply -> Succeeded; SIGKILL mid-phase; one Job per phase; Prometheus."""
     operator = operator_process(setting.namespace)
     prometheus = prometheus_server([f"127.0.0.1:{operator.metrics_port}"])
@@ -136,7 +138,9 @@ def test_spec_change_and_rerun_start_new_attempts(setting, operator_process) -> 
     operator_process(setting.namespace)
     manifest = setting.manifest("gitops")
     apply(setting.cluster, manifest)
-    setting.kubelet.wait_for(lambda: bool(pods_started_for(setting.kubelet, "gitops-a1-collect")), 120, "collect pod")
+    setting.kubelet.wait_for(
+        lambda: bool(pods_started_for(setting.kubelet, "gitops-a1-collect")), 120, "collect pod"
+    )
     manifest["spec"]["teacher"]["maxTokens"] = 65
     apply(setting.cluster, manifest)
     status = setting.runs.wait("gitops", lambda s: s.get("attempt") == 2, "on attempt 2", 60)
@@ -176,7 +180,9 @@ def test_an_invalid_spec_fails_once_naming_the_field(setting, operator_process) 
     # Fixing the spec starts the run.
     manifest["spec"]["student"]["method"] = "lora"
     apply(setting.cluster, manifest)
-    setting.runs.wait("invalid", lambda s: s.get("attempt") == 1 and s.get("phase") != "Failed", "started", 60)
+    setting.runs.wait(
+        "invalid", lambda s: s.get("attempt") == 1 and s.get("phase") != "Failed", "started", 60
+    )
 
 
 def test_a_job_deleted_by_hand_is_recreated_and_the_run_finishes(setting, operator_process) -> None:
@@ -184,7 +190,9 @@ def test_a_job_deleted_by_hand_is_recreated_and_the_run_finishes(setting, operat
     setting.teacher.latency = 1.0
     operator_process(setting.namespace)
     apply(setting.cluster, setting.manifest("handy"))
-    setting.kubelet.wait_for(lambda: bool(pods_started_for(setting.kubelet, "handy-a1-collect")), 120, "collect pod")
+    setting.kubelet.wait_for(
+        lambda: bool(pods_started_for(setting.kubelet, "handy-a1-collect")), 120, "collect pod"
+    )
     first_uid = next(j for j in setting.runs.jobs("handy") if j["metadata"]["name"] == "handy-a1-collect")[
         "metadata"
     ]["uid"]
@@ -207,8 +215,10 @@ def test_deleting_the_run_collects_its_jobs_and_keeps_its_artifacts(setting, ope
     setting.cluster.kubectl("delete", "dr", "gone", "-n", setting.namespace, "--wait=false")
     core, ns = k8s.CoreV1Api(setting.runs.custom.api_client), setting.namespace
     setting.kubelet.wait_for(
-        lambda: not setting.runs.jobs("gone")
-        and not core.list_namespaced_config_map(ns, label_selector="distillery.dev/run=gone").items,
+        lambda: (
+            not setting.runs.jobs("gone")
+            and not core.list_namespaced_config_map(ns, label_selector="distillery.dev/run=gone").items
+        ),
         90,
         "jobs and config maps garbage-collected",
     )

@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
 # Only documents of a shape defined elsewhere may be opaque: the user's own JSON Schema, and a
 # core/v1 Affinity (passed to the pods unchanged; the API server validates it on the Job).
-OPAQUE_ALLOWED = {"spec.task.output.jsonSchema", "spec.scheduling.affinity", "spec.student.scheduling.affinity"}
+OPAQUE_ALLOWED = {
+    "spec.task.output.jsonSchema",
+    "spec.scheduling.affinity",
+    "spec.student.scheduling.affinity",
+}
 
 
 def _walk(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
