@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.anthropic",
     "tests.fixtures.models",
+    "tests.fixtures.cluster",
 ]
