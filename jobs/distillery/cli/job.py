@@ -2,6 +2,10 @@
 
 Each phase module exposes `run(ctx: JobContext) -> dict` returning its summary (also written to
 the store as `<phase>/summary.json` by the phase itself). Heavy imports happen inside the phase.
+
+Exit codes: 0 done; 1 the phase failed (the error is printed); 75 collect was stopped by SIGTERM /
+SIGINT after finishing its in-flight calls and storing its records (summary status Interrupted):
+run it again to resume.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 import logging
 import sys
 
-from distillery.errors import DistilleryError
+from distillery.errors import CollectInterrupted, DistilleryError
 
 PHASE_MODULES = {
     "collect": "distillery.collect.job",
@@ -39,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         ctx = JobContext.load(args.manifest, args.attempt)
         module = importlib.import_module(PHASE_MODULES[args.phase])
         summary = module.run(ctx)
+    except CollectInterrupted as exc:
+        print(f"distillery-job {args.phase}: interrupted: {exc}", file=sys.stderr)
+        return exc.exit_code
     except DistilleryError as exc:
         print(f"distillery-job {args.phase}: error: {exc}", file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ Faults are drawn per HTTP call with the given probabilities: 429 with retry-afte
 `slow_seconds`: beyond a client's timeout the client never sees a completion it paid for),
 completions billed and then lost (`billed_then_dropped`: the connection is closed instead of
 answered) and malformed completions (cut in half); per batch item: errored and expired results.
-`start_storm(seconds)` answers every call 529 with retry-after for a while; `rpm_limit` answers
+`start_storm(seconds)` answers every call 429 (or 529) with retry-after for a while; `rpm_limit` answers
 429 with retry-after beyond that many requests per minute (a token bucket, like Anthropic's).
 
 The billing ledger: `completions` counts the completions billed per prompt text, `ledger` holds
@@ -145,6 +145,7 @@ class FakeAnthropicServer(FakeBatches):
         self.rpm_limit = rpm_limit
         self._bucket: tuple[float, float] | None = None  # (tokens, at monotonic time)
         self._storm_until = 0.0
+        self._storm_status = 429
         self._httpd = FakeHttpServer(("127.0.0.1", port), FakeApiHandler)
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -189,10 +190,11 @@ class FakeAnthropicServer(FakeBatches):
             self.completions.clear()
             self.ledger.clear()
 
-    def start_storm(self, seconds: float) -> None:
-        """Answer every call 529 overloaded (with retry-after) for the next `seconds`."""
+    def start_storm(self, seconds: float, status: int = 429) -> None:
+        """Answer every call `status` (429 or 529, with retry-after) for the next `seconds`."""
         with self._lock:
             self._storm_until = time.monotonic() + seconds
+            self._storm_status = status
 
     def billed_twice(self) -> dict[str, int]:
         """Prompts billed more than once, with how many times (the ledger's view)."""
@@ -234,7 +236,7 @@ class FakeAnthropicServer(FakeBatches):
         f = self.faults
         if time.monotonic() < self._storm_until:
             self._count(self.faults_injected, "storm")
-            raise ApiError(529, "injected fault: overloaded storm", {"retry-after": f"{f.retry_after:g}"})
+            raise ApiError(self._storm_status, "injected fault: storm", {"retry-after": f"{f.retry_after:g}"})
         wait = self._rate_limited()
         if wait is not None:
             self._count(self.faults_injected, "rpm_limit")

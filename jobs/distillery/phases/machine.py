@@ -144,6 +144,8 @@ def outcome_from_summary(summary: Mapping[str, Any]) -> PhaseOutcome:
     word = str(summary.get("status") or summary.get("outcome") or "Succeeded")
     state = _STATE_WORDS.get(word.replace("_", "").replace("-", "").lower(), State.FAILED)
     reason = {State.SUCCEEDED: COMPLETED, State.BUDGET_EXCEEDED: BUDGET_EXCEEDED}.get(state, FAILED)
+    if word.lower() == "interrupted":  # stopped by SIGTERM with its work stored: a restart resumes
+        reason = INTERRUPTED
     message = str(summary.get("error") or summary.get("message") or summary.get("reason") or "")
     return PhaseOutcome(state, reason, message, summary)
 
