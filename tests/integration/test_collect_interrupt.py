@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from distillery.collect.ledger import JOURNAL, Ledger
+from distillery.collect.ledger import Ledger, split
 from distillery.collect.records import read_all
 from distillery.errors import CollectInterrupted
 from distillery.fakes.anthropic_server import FakeAnthropicServer
@@ -121,9 +121,10 @@ def test_sigkill_then_restart_pays_twice_at_most_what_was_in_flight(tmp_path: Pa
 
 def in_flight_at_kill(store: Any) -> set[str]:
     """Prompt texts journaled as sent with no stored record: what a restart counts as possibly paid."""
+    records, journal = split(read_all(store, "chunks/"))
     ledger = Ledger()
-    ledger.add_records(read_all(store, "chunks/"))
-    ledger.add_journal(read_all(store, JOURNAL))
+    ledger.add_records(records)
+    ledger.add_journal(journal)
     by_id = {r["id"]: r["text"] for r in store.read_jsonl("prompts.jsonl")}
     return {by_id[prompt_id] for prompt_id in ledger.unaccounted()}
 

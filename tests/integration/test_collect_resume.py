@@ -46,7 +46,7 @@ def test_sigkill_mid_run_then_resume(s3_env: Any, tmp_path: Path) -> None:
 
         first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: len(store.list("chunks/")) >= 1, 60, "the first chunk")
+            wait_for(lambda: len(load_chunks(store)) >= 1, 60, "the first stored record")
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)

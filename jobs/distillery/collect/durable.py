@@ -37,6 +37,7 @@ class GroupWriter:
         self.objects_written = 0
         self.stored: list[dict[str, Any]] = []  # every record stored by this writer, in order
         self._queue: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._writing: list[asyncio.Future[None]] = []  # the group being written now
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -58,7 +59,7 @@ class GroupWriter:
 
     async def flush(self) -> None:
         """Wait until everything queued so far is stored."""
-        pending = [future for _, future in self._queue]
+        pending = self._writing + [future for _, future in self._queue]
         if pending:
             await asyncio.gather(*pending)
 
@@ -69,7 +70,9 @@ class GroupWriter:
             self._wake.clear()
             while self._queue:
                 group, self._queue = self._queue[: self.max_records], self._queue[self.max_records :]
+                self._writing = [future for _, future in group]
                 await self._write(group)
+                self._writing = []
 
     async def _write(self, group: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         key = f"{self.prefix}{self.run_token}-{self.objects_written:06d}.jsonl"

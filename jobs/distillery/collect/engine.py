@@ -24,7 +24,7 @@ from distillery.collect.batch import BatchLimits, collect_batches
 from distillery.collect.budget import BudgetGuard
 from distillery.collect.cache import TeacherCache, take_cached
 from distillery.collect.durable import GroupWriter, new_run_token
-from distillery.collect.ledger import JOURNAL, Ledger, accounting, charge_prior
+from distillery.collect.ledger import Ledger, accounting, charge_prior, split
 from distillery.collect.ratelimit import RateLimiter
 from distillery.collect.realtime import collect_realtime, request_chars
 from distillery.collect.records import STATUS_OK, best_by_id, final_records, read_all
@@ -115,8 +115,8 @@ async def acollect_to_store(
     _check_ids(prompts)
     price = resolve_price(spec)
     wanted = {p.id for p in prompts}
-    chunk_records = [r for r in await asyncio.to_thread(read_all, store, COLLECT_CHUNKS) if r["id"] in wanted]
-    journal = [e for e in await asyncio.to_thread(read_all, store, JOURNAL) if e["id"] in wanted]
+    lines = [r for r in await asyncio.to_thread(read_all, store, COLLECT_CHUNKS) if r["id"] in wanted]
+    chunk_records, journal = split(lines)
     existing = best_by_id(chunk_records)
     done = [r for r in existing.values() if r["status"] == STATUS_OK]
     done_ids = {r["id"] for r in done}
@@ -135,7 +135,7 @@ async def acollect_to_store(
         already_done=len(done),
         budget=budget,
         writer=GroupWriter(store, prefix=COLLECT_CHUNKS, run_token=token),
-        journal=None if batch else GroupWriter(store, prefix=JOURNAL, run_token=token),
+        journaled=not batch,
         limiter=RateLimiter(spec.rate_limits),
         price=price,
         policy=options.retry,
@@ -169,14 +169,13 @@ async def acollect_to_store(
     finally:
         ticker.cancel()
         await state.writer.aclose()
-        if state.journal is not None:
-            await state.journal.aclose()
         if cache is not None:
             await cache.aclose()
         await teacher.aclose()
     log.info(state.progress_line())
-    ledger.add_records(r for r in state.writer.stored if r["run"] == token)
-    ledger.add_journal(state.journal.stored if state.journal is not None else [])
+    stored, journaled = split(state.writer.stored)
+    ledger.add_records(stored)
+    ledger.add_journal(journaled)
     interrupted = state.stop.is_set() and not finished(pending, state)
     records = final_records(
         prompts,

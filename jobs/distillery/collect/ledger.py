@@ -1,7 +1,9 @@
 """Our side of the teacher's billing ledger: what may have been paid, across kills and restarts.
 
-The journal (`journal/*.jsonl`, written through a GroupWriter) holds one line per realtime call,
-stored BEFORE the call is sent: {"id", "run", "attempt"}. A record in `chunks/` accounts for the
+The journal holds one line per realtime call, stored BEFORE the call is sent:
+{"journal": true, "id", "run", "attempt"}. Its lines go through the same GroupWriter as the records
+(chunks/), so one write makes a worker's previous record and its next journal line durable
+together. A record in `chunks/` accounts for the
 attempts its run made for its prompt: an "ok" record for one billed completion (its real cost) and
 `unknown_attempts` possibly billed ones; every other attempt it counts was answered with an error
 (not billed). A journaled attempt that no record of its run accounts for was sent and then the
@@ -31,11 +33,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("distillery.collect")
 
-JOURNAL = "journal/"
+JOURNAL = "journal"  # the key that marks a journal line among the records of chunks/
 
 
 def journal_entry(prompt_id: str, run: str, attempt: int) -> dict[str, Any]:
-    return {"id": prompt_id, "run": run, "attempt": attempt}
+    return {JOURNAL: True, "id": prompt_id, "run": run, "attempt": attempt}
+
+
+def split(lines: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(records, journal lines) of the chunks."""
+    records, journal = [], []
+    for line in lines:
+        (journal if line.get(JOURNAL) else records).append(line)
+    return records, journal
 
 
 @dataclass
@@ -131,7 +141,6 @@ def accounting(
     }
     summary["this_run"] = {
         "chunk_writes": state.writer.objects_written,
-        "journal_writes": state.journal.objects_written if state.journal is not None else 0,
         "rate_limit_wait_seconds": round(state.limiter.waited_seconds, 3),
         "rate_limit_slowdowns": state.limiter.slowdowns,
     }

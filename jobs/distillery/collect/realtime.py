@@ -1,11 +1,12 @@
 """Realtime collection: `concurrency` workers, each sending one prompt at a time with retries.
 
 Every attempt: reserve its worst case in the budget, journal it (stored before it is sent), wait
-for the rate limiter, call. A completion is stored (GroupWriter) before the worker takes the next
-prompt, so at any moment at most `concurrency` prompts are journaled without a stored record: the
-most a SIGKILL can make us pay twice. An attempt that ends in a timeout, a dropped connection or an
-unreadable answer may have been billed: it is charged at its worst case and counted. On stop
-(SIGTERM), workers take no new prompt and make no new attempt; the one in flight finishes.
+for the rate limiter, call. A completion's record is queued at once; the worker's next journal line
+goes through the same writer, so the record is durable before the worker's next call is sent: at
+any moment at most `concurrency` prompts are journaled without a stored record, the most a SIGKILL
+can make us pay twice. An attempt that ends in a timeout, a dropped connection or an unreadable
+answer may have been billed: it is charged at its worst case and counted. On stop (SIGTERM),
+workers take no new prompt and make no new attempt; the calls in flight finish.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ async def _pause(state: RunState, seconds: float) -> None:
 
 async def _attempt(prompt: Prompt, teacher: Teacher, state: RunState, attempt: int) -> Completion:
     chars = request_chars(teacher, prompt)
-    if state.journal is not None:
-        await state.journal.add(journal_entry(prompt.id, state.run_token, attempt))
+    if state.journaled:  # durable before the call: with it, this worker's previous record
+        await state.writer.add(journal_entry(prompt.id, state.run_token, attempt))
     await state.limiter.acquire(chars, teacher.max_tokens)
     completion = await _timed_completion(teacher, prompt.text)
     state.limiter.settle(completion.usage.output_tokens, teacher.max_tokens)
@@ -87,8 +88,8 @@ async def _collect_one(prompt: Prompt, teacher: Teacher, state: RunState) -> boo
                 await state.record_failure(prompt, final, attempts=attempt, unknown_attempts=unknown)
                 return True
             continue
-        await state.record_ok(
-            prompt, completion, attempts=attempt, reservation=reserved, unknown_attempts=unknown
+        await state.record_ok(  # stored with the worker's next journal line (or at the end)
+            prompt, completion, attempts=attempt, reservation=reserved, unknown_attempts=unknown, wait=False
         )
         return True
 

@@ -96,9 +96,11 @@ def read_all(store: Any, prefix: str) -> list[dict[str, Any]]:
 
 
 def best_by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """One record per id ("ok" wins over "failed")."""
+    """One record per id ("ok" wins over "failed"); journal lines (no status) are skipped."""
     best: dict[str, dict[str, Any]] = {}
     for record in records:
+        if "status" not in record:
+            continue
         if _better(record, best.get(record["id"])):
             best[record["id"]] = record
     return best

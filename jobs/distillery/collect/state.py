@@ -34,7 +34,7 @@ class RunState:
     policy: RetryPolicy
     max_attempts: int
     stop: asyncio.Event
-    journal: GroupWriter | None = None  # realtime: every attempt, stored before it is sent
+    journaled: bool = False  # realtime: every attempt is journaled (in chunks/) before it is sent
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
     cache: TeacherCache | None = None
     batch: bool = False
