@@ -5,4 +5,6 @@ pytest_plugins = [
     "tests.fixtures.anthropic",
     "tests.fixtures.models",
     "tests.fixtures.cluster",
+    "tests.fixtures.operator",
+    "tests.fixtures.prometheus",
 ]

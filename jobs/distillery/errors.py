@@ -28,8 +28,20 @@ class ContractError(DistilleryError):
     """An output contract that cannot be compiled (bad CEL rule or JSON Schema)."""
 
 
+# Failures after which the teacher may have billed a completion we never got.
+BILLING_UNKNOWN_KINDS = frozenset({"timeout", "connection", "invalid_response"})
+
+
 class TeacherError(DistilleryError):
     """The teacher failed in a way retries cannot fix."""
+
+
+class CollectInterrupted(DistilleryError):
+    """Collect stopped on SIGTERM / SIGINT: in-flight calls finished, records and a partial summary
+    (status Interrupted) are stored; `distillery-job` exits with EXIT_INTERRUPTED, and a restart
+    resumes without paying again for what was collected."""
+
+    exit_code = 75  # EX_TEMPFAIL: stopped on request, run it again
 
 
 class BudgetExceeded(DistilleryError):
@@ -70,6 +82,11 @@ class TeacherCallError(TeacherError):
         self.retry_after = retry_after
         self.attempts = 1  # set by the retry loop when it gives up
         super().__init__(message)
+
+    @property
+    def billing_unknown(self) -> bool:
+        """The request reached the teacher and no answer came back: it may have been billed."""
+        return self.kind in BILLING_UNKNOWN_KINDS
 
 
 class TrainingInterrupted(TrainingError):

@@ -27,6 +27,8 @@ EVALUATE_REPORT_MD = "report.md"
 EVALUATE_REPORT_HTML = "report.html"
 EVALUATE_PREDICTIONS = "predictions.jsonl"
 EVALUATE_TEACHER = "teacher/"
+# Shared by every run and attempt of a namespace: <storage.uri>/<namespace>/.teacher-cache/
+TEACHER_CACHE = ".teacher-cache"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ class AttemptLayout:
     @property
     def root(self) -> str:
         return f"{self.storage_uri.rstrip('/')}/{self.namespace}/{self.run}/a{self.attempt}"
+
+    @property
+    def teacher_cache(self) -> str:
+        """The namespace's teacher cache (collect/cache.py), shared across runs and attempts."""
+        return f"{self.storage_uri.rstrip('/')}/{self.namespace}/{TEACHER_CACHE}"
 
     def phase(self, phase: str) -> str:
         if phase not in PHASES:

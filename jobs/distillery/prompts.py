@@ -144,6 +144,11 @@ def _read_text_file(path: Path) -> list[tuple[str, str | None, Any]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise PromptSourceError(f"cannot read prompts file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PromptSourceError(
+            f"prompts file {path} is not UTF-8 text "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     first = next((line for line in lines if line.strip()), "")
     if first.lstrip().startswith("{"):
         return _parse_jsonl_lines(lines, str(path))

@@ -17,7 +17,7 @@ from distillery.store import open_store
 from distillery.teachers import RetryPolicy
 from tests.fixtures.anthropic import write_run_manifest
 
-FAST_RETRIES = CollectOptions(retry=RetryPolicy(base_delay=0.005, max_delay=0.02), chunk_size=10)
+FAST_RETRIES = CollectOptions(retry=RetryPolicy(base_delay=0.005, max_delay=0.02))
 
 
 def prompts(n: int, tag: str = "q") -> list[Prompt]:

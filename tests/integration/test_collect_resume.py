@@ -26,6 +26,10 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+def has_batch_id(store: Any) -> bool:
+    return any(store.read_json(key).get("batch_id") for key in store.list("batches/"))
+
+
 def test_sigkill_mid_run_then_resume(s3_env: Any, tmp_path: Path) -> None:
     texts = [f"resume prompt {i}" for i in range(160)]
     with FakeAnthropicServer(latency=0.04) as fake:
@@ -42,7 +46,7 @@ def test_sigkill_mid_run_then_resume(s3_env: Any, tmp_path: Path) -> None:
 
         first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: len(store.list("chunks/")) >= 1, 60, "the first chunk")
+            wait_for(lambda: len(load_chunks(store)) >= 1, 60, "the first stored record")
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
@@ -81,7 +85,9 @@ def test_batch_mode_resume_polls_the_submitted_batch_instead_of_paying_again(
 
         first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: len(store.list("batches/")) >= 1, 60, "the batch marker")
+            wait_for(
+                lambda: fake.requests["batch_create"] >= 1 and has_batch_id(store), 60, "the batch marker"
+            )
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)

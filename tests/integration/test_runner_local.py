@@ -165,3 +165,39 @@ def test_cli_run_reports_an_invalid_manifest(workdir: Path, capsys: pytest.Captu
     path.write_text(yaml.safe_dump(body), encoding="utf-8")
     assert cli_main(["run", str(path)]) == 2
     assert "spec.student.epochz: unknown field" in capsys.readouterr().err
+
+
+def arrange_finished_attempt(workdir: Path, *, gates_passed: bool) -> None:
+    """Every phase of attempt 1 finished; evaluate says whether the gates passed."""
+    attempt = open_store(f"file://{run_root(workdir)}/a1")
+    attempt.write_jsonl(
+        "collect/" + layout.COLLECT_TEACHER, [{"id": "p1", "prompt": "hi", "completion": "{}"}]
+    )
+    attempt.write_json("collect/" + layout.SUMMARY, {"status": "Succeeded", "prompts": 1, "collected": 1})
+    attempt.write_jsonl("curate/" + layout.CURATE_TRAIN, [{"id": "p1"}])
+    attempt.write_json("curate/" + layout.SUMMARY, {"status": "Succeeded"})
+    attempt.write_json("train/adapter/adapter_config.json", {})
+    attempt.write_json("train/" + layout.SUMMARY, {"status": "Succeeded"})
+    attempt.write_json("evaluate/" + layout.SUMMARY, {"status": "Succeeded", "gates_passed": gates_passed})
+
+
+@pytest.mark.parametrize(
+    ("gates_passed", "allow", "code"), [(False, False, 3), (False, True, 0), (True, False, 0)]
+)
+def test_a_failed_gate_is_a_distinct_exit_code_unless_allowed(
+    workdir: Path, gates_passed: bool, allow: bool, code: int
+) -> None:
+    manifest = write_manifest(workdir)
+    arrange_finished_attempt(workdir, gates_passed=gates_passed)
+    argv = ["run", str(manifest), "--resume", "--attempt", "1"] + (["--allow-gate-failure"] if allow else [])
+    assert cli_main(argv) == code
+    assert json.loads((run_root(workdir) / "status.json").read_text())["phase"] == "Succeeded"
+
+
+def test_a_broken_summary_surfaces_the_store_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = write_manifest(workdir)
+    arrange_finished_attempt(workdir, gates_passed=True)
+    (run_root(workdir) / "a1" / "curate" / layout.SUMMARY).write_text("{not json")
+    assert cli_main(["run", str(manifest), "--resume", "--attempt", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "curate/summary.json is not valid JSON" in err

@@ -83,12 +83,35 @@ def parse_manifest(document: Any, source: str = "<manifest>") -> DistillationRun
         raise ManifestError(source, problems) from None
 
 
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # a Kubernetes object is at most ~1.5 MiB; this is generous
+
+
+def read_user_text(path: Path, *, limit: int = MAX_MANIFEST_BYTES) -> str:
+    """A file a user handed us, as UTF-8 text; every way it can be unusable is a ManifestError."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise ManifestError(str(path), [f"file is {size} bytes; a manifest may be at most {limit} bytes"])
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(str(path), [f"cannot read file: {exc.strerror or exc}"]) from None
+    if not data.strip():
+        raise ManifestError(str(path), ["file is empty (expected a DistillationRun manifest)"])
+    if b"\x00" in data:
+        raise ManifestError(str(path), ["binary file (contains NUL bytes), not a YAML manifest"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ManifestError(
+            str(path),
+            [f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} (save the file as UTF-8)"],
+        ) from None
+
+
 def read_documents(path: Path) -> list[Any]:
     """All YAML documents of a file; a syntax error names the line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ManifestError(str(path), [f"cannot read file: {exc.strerror}"]) from None
+    text = read_user_text(path)
     try:
         return [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:

@@ -56,6 +56,9 @@ class CollectResult(PhaseResult):
     cost_usd: float | None = Field(default=None, ge=0, alias="costUSD", description="Teacher cost.")
     tokens: TokenCounts = Field(default_factory=TokenCounts, description="Tokens billed.")
     model: str | None = Field(default=None, max_length=SHORT_TEXT, description="Model id the API returned.")
+    possibly_paid_twice: int = Field(
+        default=0, ge=0, description="Prompts the teacher may have billed more than once (after a kill)."
+    )
     teacher_jsonl: str | None = Field(default=None, max_length=URI_TEXT, description="teacher.jsonl URI.")
 
 
@@ -130,8 +133,18 @@ class PublishResult(PhaseResult):
 Blob = dict[str, Any]
 
 
+class CacheStats(ApiModel):
+    enabled: bool = True
+    hits: int = 0
+    saved_usd: float | None = None
+    written: int = 0
+
+
 class CollectSummary(CollectResult):
     phase: Literal["collect"] = "collect"
+    uncertain_calls: int = 0
+    uncertain_cost_usd: float | None = None
+    cache: CacheStats = Field(default_factory=CacheStats)
     skipped: int = 0
     resumed: int = 0
     retries: int = 0

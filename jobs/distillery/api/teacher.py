@@ -50,6 +50,26 @@ class Budget(ApiModel):
     )
 
 
+class RateLimits(ApiModel):
+    """Client-side limits per minute (the dimensions Anthropic's usage tiers limit); lowered on a 429."""
+
+    requests_per_minute: int | None = Field(
+        default=None, gt=0, le=10_000_000, description="Requests sent per minute at most (RPM)."
+    )
+    input_tokens_per_minute: int | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000_000,
+        description="Input tokens per minute at most (ITPM; estimated at 4 characters per token).",
+    )
+    output_tokens_per_minute: int | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000_000,
+        description="Output tokens per minute at most (OTPM; maxTokens held per request until it answers).",
+    )
+
+
 class TeacherSpec(ApiModel):
     """The large model whose completions the student learns from."""
 
@@ -96,6 +116,26 @@ class TeacherSpec(ApiModel):
     )
     pricing: Pricing | None = Field(default=None, description="Overrides the built-in price table.")
     budget: Budget = Field(default_factory=Budget, description="Cost and token caps for collection.")
+    cache: bool = Field(
+        default=True,
+        description=(
+            "Reuse completions already paid for by any run of this namespace with the same provider, model, "
+            "system prompt, sampling parameters, maxTokens, prompt and sample index (stored under "
+            "<storage.uri>/<namespace>/.teacher-cache/)."
+        ),
+    )
+    rate_limits: RateLimits | None = Field(
+        default=None, description="Client-side rate limits (unset: only the server's 429s slow collection)."
+    )
+    stop_grace_period_seconds: float = Field(
+        default=20,
+        ge=0,
+        le=3600,
+        description=(
+            "On SIGTERM, how long in-flight calls may take to finish before collect stops (keep it below "
+            "the pod's terminationGracePeriodSeconds, 30 by default)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _provider_needs(self) -> TeacherSpec:

@@ -7,6 +7,10 @@ The summary is checked against the phase's typed model (`distillery.api.summarie
 model does not declare fails the job. When `DISTILLERY_TERMINATION_LOG` names a file (a pod's
 `terminationMessagePath`), the compact result is written there, so the operator reads the
 numbers from the API server and never needs the artifact store's credentials.
+
+Exit codes: 0 done; 1 the phase failed (the error is printed); 75 collect was stopped by SIGTERM /
+SIGINT after finishing its in-flight calls and storing its records (summary status Interrupted):
+run it again to resume.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from distillery.api.summaries import PhaseResult, parse_summary, termination_message
-from distillery.errors import DistilleryError
+from distillery.api.summaries import PhaseResult, PhaseStatus, parse_summary, termination_message
+from distillery.errors import CollectInterrupted, DistilleryError
 
 PHASE_MODULES = {
     "collect": "distillery.collect.job",
@@ -49,9 +53,9 @@ def write_termination_message(text: str) -> None:
         Path(path).write_text(text, encoding="utf-8")
 
 
-def failure_message(phase: str, error: str) -> str:
-    """A failed phase's termination message: its result with status Failed and the error."""
-    result = PhaseResult(status="Failed", reason=error[:2048])
+def failure_message(phase: str, error: str, status: PhaseStatus = "Failed") -> str:
+    """A failed (or interrupted) phase's termination message: its status and the error."""
+    result = PhaseResult(status=status, reason=error[:2048])
     return termination_message(phase, parse_summary(phase, result.to_json()))
 
 
@@ -64,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         ctx = JobContext.load(args.manifest, args.attempt)
         module = importlib.import_module(PHASE_MODULES[args.phase])
         summary = module.run(ctx)
+    except CollectInterrupted as exc:
+        print(f"distillery-job {args.phase}: interrupted: {exc}", file=sys.stderr)
+        write_termination_message(failure_message(args.phase, str(exc), "Interrupted"))
+        return exc.exit_code
     except DistilleryError as exc:
         print(f"distillery-job {args.phase}: error: {exc}", file=sys.stderr)
         write_termination_message(failure_message(args.phase, str(exc)))

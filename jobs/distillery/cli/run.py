@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Runs collect -> curate -> train -> evaluate (-> publish) on this machine, each phase as "
             "the same `distillery-job` command a Kubernetes Job runs. Artifacts go to spec.storage.uri "
-            "(file:// or s3://); the run's status is kept next to them in status.json."
+            "(file:// or s3://); the run's status is kept next to them in status.json. Exit codes: 0 "
+            "succeeded, 1 a phase failed, 2 bad input, 3 a gate failed (0 with --allow-gate-failure), "
+            "130 interrupted."
         ),
     )
     parser.add_argument("manifest", type=Path, metavar="MANIFEST", help="DistillationRun manifest (YAML).")
@@ -31,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="URI",
         help="Override spec.storage.uri, e.g. file://./artifacts to run an s3:// example locally.",
     )
+    parser.add_argument(
+        "--allow-gate-failure",
+        action="store_true",
+        help="Exit 0 when the run finished but a gate failed (by default: exit code 3, for CI).",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -41,7 +48,13 @@ def _handle(args: argparse.Namespace) -> int:
         print("distillery run: --attempt must be >= 1", file=sys.stderr)
         return 2
     try:
-        result = run_manifest(args.manifest, resume=args.resume, attempt=args.attempt, storage=args.storage)
+        result = run_manifest(
+            args.manifest,
+            resume=args.resume,
+            attempt=args.attempt,
+            storage=args.storage,
+            allow_gate_failure=args.allow_gate_failure,
+        )
     except ManifestError as exc:
         print(f"distillery run: invalid manifest {exc.source}:", file=sys.stderr)
         for problem in exc.problems:

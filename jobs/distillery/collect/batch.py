@@ -2,20 +2,27 @@
 backoff, stream results, map them by custom_id (= prompt id), resubmit errored and expired items
 until `maxAttempts`, then record why an item was given up.
 
-Every submitted batch gets a marker (batches/<id>.json) right after it is created, so a restarted
-job polls the batches it already paid for instead of submitting them again; a marker is closed once
-its results are in the chunks. (A kill between the API's answer and the marker write, a few
-milliseconds, is the one window in which a batch could be submitted twice.)
+Every batch gets a marker (batches/<marker>.json: its prompt ids, the time, no batch id yet) stored
+BEFORE it is created, and the batch id is added once the API answers; a marker is closed once its
+results are in the chunks. A restarted job polls the batches it already paid for instead of
+submitting them again. For a marker without a batch id (killed between the call and the write),
+it looks the batch up in the batches list: the Message Batches API takes no metadata or name on a
+batch, so the match is by creation time (at or after the marker's time, less a minute of clock
+skew), request count, and, when more than one batch fits, the custom_ids of its results once it
+has ended. Not found: the create never reached the API, and the prompts are submitted again.
+Prompts of a resumed batch are charged to the budget at their worst case before anything new is
+submitted (they are paid whether they fit or not).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from distillery.collect.budget import Reservation
@@ -31,6 +38,7 @@ log = logging.getLogger("distillery.collect")
 MARKERS = "batches/"
 MAX_BATCH_REQUESTS = 100_000
 MAX_BATCH_BYTES = 256 * 1024 * 1024
+CLOCK_SKEW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class Submitted:
     batch_id: str
     prompts: list[Prompt]
     reservations: dict[str, Reservation] = field(default_factory=dict)
+    marker: dict[str, Any] = field(default_factory=dict)
 
 
 def split_by_limits(prompts: list[Prompt], teacher: BatchTeacher, limits: BatchLimits) -> list[list[Prompt]]:
@@ -80,20 +89,24 @@ class BatchCollector:
 
     # --- markers ------------------------------------------------------------------------------
 
-    def _write_marker(self, batch_id: str, prompts: list[Prompt], *, ingested: bool) -> None:
-        self.store.write_json(
-            f"{MARKERS}{batch_id}.json",
-            {
-                "batch_id": batch_id,
-                "ids": [p.id for p in prompts],
-                "ingested": ingested,
-                "updated_at": datetime.now(UTC).isoformat(),
-            },
-        )
+    def _write_marker(self, marker: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        marker = marker | changes | {"updated_at": datetime.now(UTC).isoformat()}
+        self.store.write_json(f"{MARKERS}{marker['marker']}.json", marker)
+        return marker
 
-    def _open_markers(self) -> list[dict[str, Any]]:
-        markers = [self.store.read_json(key) for key in self.store.list(MARKERS) if key.endswith(".json")]
-        return [m for m in markers if not m.get("ingested")]
+    def _new_marker(self, prompts: list[Prompt]) -> dict[str, Any]:
+        ids = [p.id for p in prompts]
+        material = json.dumps([self.state.run_token, [(i, self.attempts[i] + 1) for i in ids]])
+        return {
+            "marker": hashlib.sha256(material.encode()).hexdigest()[:32],
+            "batch_id": None,
+            "ids": ids,
+            "intent_at": datetime.now(UTC).isoformat(),
+            "ingested": False,
+        }
+
+    def _all_markers(self) -> list[dict[str, Any]]:
+        return [self.store.read_json(key) for key in self.store.list(MARKERS) if key.endswith(".json")]
 
     # --- submit, wait, ingest ----------------------------------------------------------------
 
@@ -124,6 +137,7 @@ class BatchCollector:
     async def _create(
         self, fitting: list[Prompt], reservations: dict[str, Reservation], submitted: list[Submitted]
     ) -> None:
+        marker = await asyncio.to_thread(self._write_marker, self._new_marker(fitting))
         try:
             batch_id = await self._retrying(
                 lambda: self.teacher.create_batch([(p.id, p.text) for p in fitting]), "batch create"
@@ -134,12 +148,13 @@ class BatchCollector:
                 await self.state.record_failure(
                     prompt, error, attempts=error.attempts, reservation=reservation
                 )
+            await asyncio.to_thread(self._write_marker, marker, ingested=True)
             return
-        await asyncio.to_thread(self._write_marker, batch_id, fitting, ingested=False)
+        marker = await asyncio.to_thread(self._write_marker, marker, batch_id=batch_id)
         for prompt in fitting:
             self.attempts[prompt.id] += 1
         log.info("collect: submitted batch %s with %d requests", batch_id, len(fitting))
-        submitted.append(Submitted(batch_id, fitting, reservations))
+        submitted.append(Submitted(batch_id, fitting, reservations, marker))
 
     def _limited(self, reservation: Reservation | None) -> Reservation | None:
         return reservation if self.state.budget.limited else None
@@ -169,7 +184,7 @@ class BatchCollector:
             if await self._apply(prompt, outcome, batch):
                 again.append(prompt)
         await self.state.writer.flush()  # results are in the store before the marker is closed
-        await asyncio.to_thread(self._write_marker, batch.batch_id, batch.prompts, ingested=True)
+        await asyncio.to_thread(self._write_marker, batch.marker, ingested=True)
         return again
 
     async def _apply(self, prompt: Prompt, outcome: BatchOutcome, batch: Submitted) -> bool:
@@ -182,6 +197,7 @@ class BatchCollector:
                 attempts=attempts,
                 reservation=reservation,
                 batch_id=batch.batch_id,
+                wait=False,  # stored together before the marker is closed
             )
             return False
         if outcome.retryable and attempts < self.state.max_attempts:
@@ -194,25 +210,65 @@ class BatchCollector:
         await self.state.record_failure(prompt, error, attempts=attempts, reservation=reservation)
         return False
 
+    async def _resume(self, marker: dict[str, Any], claimed: set[str]) -> Submitted | None:
+        """The batch an earlier run submitted for `marker` (looked up when its id was never stored)."""
+        mine = [self.by_id[i] for i in marker["ids"] if i in self.by_id]
+        batch_id = marker.get("batch_id") or await self._find(marker, claimed)
+        if batch_id is None:
+            log.info(
+                "collect: batch marker %s: no batch was created; its prompts are sent again", marker["marker"]
+            )
+            await asyncio.to_thread(self._write_marker, marker, ingested=True)
+            return None
+        if not marker.get("batch_id"):
+            marker = await asyncio.to_thread(self._write_marker, marker, batch_id=batch_id)
+        claimed.add(batch_id)
+        reservations = {}
+        for prompt in mine:
+            self.attempts[prompt.id] += 1
+            reservation = self.state.budget.worst_case(
+                request_chars(self.teacher, prompt), self.teacher.max_tokens
+            )
+            self.state.budget.force_reserve(reservation)
+            reservations[prompt.id] = reservation
+        log.info("collect: resuming batch %s (%d requests) from an earlier run", batch_id, len(mine))
+        return Submitted(batch_id, mine, reservations, marker)
+
+    async def _find(self, marker: dict[str, Any], claimed: set[str]) -> str | None:
+        since = datetime.fromisoformat(marker["intent_at"]) - CLOCK_SKEW
+        listed = await self._retrying(lambda: self.teacher.batches_since(since), "batch list")
+        candidates = [b for b in listed if b.requests == len(marker["ids"]) and b.batch_id not in claimed]
+        if len(candidates) <= 1:
+            return candidates[0].batch_id if candidates else None
+        for candidate in reversed(candidates):  # oldest first: the one created right after the marker
+            await self._wait(candidate.batch_id)
+            outcomes = await self._retrying(
+                lambda c=candidate: self.teacher.batch_results(c.batch_id), "batch results"
+            )
+            if {o.custom_id for o in outcomes} == set(marker["ids"]):
+                return candidate.batch_id
+        return None
+
     async def run(self, prompts: list[Prompt]) -> None:
         self.by_id = {p.id: p for p in prompts}
+        markers = await asyncio.to_thread(self._all_markers)
+        claimed = {m["batch_id"] for m in markers if m.get("batch_id")}
         resumed = []
-        for marker in await asyncio.to_thread(self._open_markers):
-            mine = [self.by_id[i] for i in marker["ids"] if i in self.by_id]
-            for prompt in mine:
-                self.attempts[prompt.id] += 1
-            log.info(
-                "collect: resuming batch %s (%d requests) from an earlier run", marker["batch_id"], len(mine)
-            )
-            resumed.append(Submitted(marker["batch_id"], mine))
+        for marker in markers:
+            if not marker.get("ingested"):
+                batch = await self._resume(marker, claimed)
+                if batch is not None:
+                    resumed.append(batch)
         in_resumed = {p.id for batch in resumed for p in batch.prompts}
         queue = [p for p in prompts if p.id not in in_resumed]
         pending = resumed
-        while pending or (queue and not self.state.budget.exceeded):
+        while pending or (queue and not self.state.budget.exceeded and not self.state.stop.is_set()):
             leftover: list[Prompt] = []
-            if queue and not self.state.budget.exceeded:
+            if queue and not self.state.budget.exceeded and not self.state.stop.is_set():
                 submitted, leftover = await self._submit(queue)
                 pending = pending + submitted
+            if self.state.stop.is_set():  # submitted batches are polled by the next run
+                return
             again = await asyncio.gather(*(self._ingest(batch) for batch in pending))
             queue = leftover + [p for group in again for p in group]
             pending = []

@@ -8,6 +8,11 @@ budget; when it does not fit, the caller waits for in-flight requests to settle 
 usually far below the reservation) and stops only when nothing is in flight and it still does not
 fit. The running total therefore never crosses the cap unless the estimate itself is wrong, and a
 crossing (should the API report more tokens than estimated) stops the run at once.
+
+A call whose cost is unknown (timeout, dropped connection, unreadable answer) is charged its
+reservation, i.e. its worst case (`charge_worst_case`), and a retry reserves again; so do the
+attempts an earlier, killed run may have paid for (ledger.py) and batches it already submitted
+(`force_reserve`: they are paid whether they fit or not, so they count before anything new is sent).
 """
 
 from __future__ import annotations
@@ -90,6 +95,20 @@ class BudgetGuard:
                     return False
                 await condition.wait()
             return True
+
+    def force_reserve(self, reservation: Reservation) -> None:
+        """Reserve what is already committed (a batch submitted by an earlier run), fitting or not."""
+        if not self.limited:
+            return
+        self.reserved_cost += reservation.cost
+        self.reserved_tokens += reservation.tokens
+        self.in_flight += 1
+
+    def charge_worst_case(self, reservation: Reservation | None) -> None:
+        """The call may have been billed but its cost is unknown: spend its whole reservation."""
+        if reservation is None:
+            return
+        self.settle(reservation, TokenUsage(input_tokens=reservation.tokens), reservation.cost)
 
     def settle(self, reservation: Reservation | None, usage: TokenUsage | None, cost: float | None) -> None:
         """Replace a reservation by what the call really cost (usage None: nothing was billed)."""

@@ -22,27 +22,31 @@ from typing import Any
 from distillery.api.spec import TeacherSpec
 from distillery.collect.batch import BatchLimits, collect_batches
 from distillery.collect.budget import BudgetGuard
-from distillery.collect.realtime import collect_realtime
-from distillery.collect.records import STATUS_OK, ChunkWriter, final_records, load_chunks
+from distillery.collect.cache import TeacherCache, take_cached
+from distillery.collect.durable import GroupWriter, new_run_token
+from distillery.collect.ledger import Ledger, accounting, charge_prior, split
+from distillery.collect.ratelimit import RateLimiter
+from distillery.collect.realtime import collect_realtime, request_chars
+from distillery.collect.records import STATUS_OK, best_by_id, final_records, read_all
 from distillery.collect.state import RunState
+from distillery.collect.stop import finished, run_until_stopped, stop_on_signals
 from distillery.errors import PricingError, PromptSourceError
-from distillery.layout import COLLECT_TEACHER
+from distillery.layout import COLLECT_CHUNKS, COLLECT_TEACHER
 from distillery.pricing import Price, TokenUsage, price_for
 from distillery.prompts import Prompt
 from distillery.teachers import RetryPolicy, make_teacher
 
 log = logging.getLogger("distillery.collect")
 
-SUCCEEDED, BUDGET_EXCEEDED, FAILED = "Succeeded", "BudgetExceeded", "Failed"
+SUCCEEDED, BUDGET_EXCEEDED, FAILED, INTERRUPTED = "Succeeded", "BudgetExceeded", "Failed", "Interrupted"
 
 
 @dataclass(frozen=True)
 class CollectOptions:
     """Engine tuning that is not part of the API (defaults suit production)."""
 
-    chunk_size: int = 50  # records per chunk object
-    flush_seconds: float = 5.0  # a partial chunk is written after this long
     progress_seconds: float = 5.0  # a progress line at least this often
+    stop_signals: tuple[int, ...] = ()  # signals that stop collection gracefully (the job: SIGTERM, SIGINT)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     batch: BatchLimits = field(default_factory=BatchLimits)
 
@@ -55,11 +59,18 @@ def collect_to_store(
     api_key: str | None,
     system_prompt: str,
     options: CollectOptions | None = None,
+    cache: TeacherCache | None = None,
 ) -> dict[str, Any]:
     """Collect a completion for every prompt into `store`; returns the summary (see module doc)."""
     return asyncio.run(
         acollect_to_store(
-            prompts, teacher, store, api_key=api_key, system_prompt=system_prompt, options=options
+            prompts,
+            teacher,
+            store,
+            api_key=api_key,
+            system_prompt=system_prompt,
+            options=options,
+            cache=cache,
         )
     )
 
@@ -96,6 +107,7 @@ async def acollect_to_store(
     api_key: str | None,
     system_prompt: str,
     options: CollectOptions | None = None,
+    cache: TeacherCache | None = None,
 ) -> dict[str, Any]:
     """The async form of `collect_to_store`."""
     options = options or CollectOptions()
@@ -103,29 +115,42 @@ async def acollect_to_store(
     _check_ids(prompts)
     price = resolve_price(spec)
     wanted = {p.id for p in prompts}
-    existing = {k: v for k, v in (await asyncio.to_thread(load_chunks, store)).items() if k in wanted}
+    lines = [r for r in await asyncio.to_thread(read_all, store, COLLECT_CHUNKS) if r["id"] in wanted]
+    chunk_records, journal = split(lines)
+    existing = best_by_id(chunk_records)
     done = [r for r in existing.values() if r["status"] == STATUS_OK]
     done_ids = {r["id"] for r in done}
     pending = [p for p in prompts if p.id not in done_ids]
     batch = spec.mode == "batch"
-    budget = BudgetGuard(spec.budget, price, batch=batch)
-    prior_usage, prior_cost = _spent(done)
-    budget.add_spent(prior_usage, prior_cost if price is not None else None)
     teacher = make_teacher(spec, api_key=api_key, system_prompt=system_prompt)
+    budget = BudgetGuard(spec.budget, price, batch=batch)
+    worst = {p.id: budget.worst_case(request_chars(teacher, p), teacher.max_tokens) for p in prompts}
+    ledger = Ledger()
+    ledger.add_records(chunk_records)
+    ledger.add_journal(journal)
+    charge_prior(budget, ledger, worst, priced=price is not None)
+    token = new_run_token()
     state = RunState(
         total=len(prompts),
         already_done=len(done),
         budget=budget,
-        writer=ChunkWriter(store, chunk_size=options.chunk_size, flush_seconds=options.flush_seconds),
+        writer=GroupWriter(store, prefix=COLLECT_CHUNKS, run_token=token),
+        journaled=not batch,
+        limiter=RateLimiter(spec.rate_limits),
         price=price,
         policy=options.retry,
         max_attempts=spec.max_attempts,
+        stop=asyncio.Event(),
         batch=batch,
+        cache=cache,
     )
+    pending = await take_cached(pending, state, cache)
     log.info(
-        "collect: %d prompts, %d already collected, %d to send (%s %s, %s mode, concurrency %d)",
+        "collect: %d prompts, %d already collected, %d from the teacher cache, %d to send "
+        "(%s %s, %s mode, concurrency %d)",
         len(prompts),
         len(done),
+        len(state.new_records),
         len(pending),
         spec.provider,
         spec.model,
@@ -134,19 +159,32 @@ async def acollect_to_store(
     )
     ticker = asyncio.create_task(state.report_progress(options.progress_seconds))
     try:
-        if pending and not budget.exceeded:
-            if batch:
-                await collect_batches(pending, teacher, state, store, options.batch)  # type: ignore[arg-type]
-            else:
-                await collect_realtime(pending, teacher, state, spec.concurrency)
+        with stop_on_signals(state.stop, options.stop_signals):
+            if pending and not budget.exceeded:
+                if batch:
+                    work = collect_batches(pending, teacher, state, store, options.batch)  # type: ignore[arg-type]
+                else:
+                    work = collect_realtime(pending, teacher, state, spec.concurrency)
+                await run_until_stopped(work, state.stop, spec.stop_grace_period_seconds)
     finally:
         ticker.cancel()
-        await state.writer.flush()
+        await state.writer.aclose()
+        if cache is not None:
+            await cache.aclose()
         await teacher.aclose()
     log.info(state.progress_line())
-    records = final_records(prompts, existing | state.new_records)
-    await asyncio.to_thread(store.write_jsonl, COLLECT_TEACHER, records)
-    return build_summary(
+    stored, journaled = split(state.writer.stored)
+    ledger.add_records(stored)
+    ledger.add_journal(journaled)
+    interrupted = state.stop.is_set() and not finished(pending, state)
+    records = final_records(
+        prompts,
+        existing | state.new_records,
+        why_not_sent="collect was interrupted" if interrupted else "the budget ran out",
+    )
+    if not interrupted:
+        await asyncio.to_thread(store.write_jsonl, COLLECT_TEACHER, records)
+    summary = build_summary(
         records,
         spec,
         state,
@@ -156,6 +194,9 @@ async def acollect_to_store(
         duration=time.monotonic() - started,
         resumed=len(done),
     )
+    billing = accounting(ledger, state, cache, worst, interrupted=interrupted)
+    billing["this_run"] = summary["this_run"] | billing["this_run"]
+    return summary | billing
 
 
 def _status(records: list[dict[str, Any]], state: RunState) -> tuple[str, str | None]:
@@ -183,7 +224,7 @@ def build_summary(
     """Counts, tokens, cost and provenance of the whole collection (earlier runs included)."""
     status, reason = _status(records, state)
     ok = [r for r in records if r["status"] == STATUS_OK]
-    usage, cost = _spent(ok)
+    usage, cost = _spent([r for r in ok if not r.get("cache_hit")])
     models = Counter(r["model"] for r in ok if r.get("model"))
     return {
         "phase": "collect",

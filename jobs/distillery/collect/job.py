@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any
 
+from distillery.collect.cache import TeacherCache
 from distillery.context import JobContext, secret_from_env
-from distillery.errors import TeacherError
+from distillery.errors import CollectInterrupted, TeacherError
 from distillery.layout import COLLECT_PROMPTS, COLLECT_TEACHER, SUMMARY
 from distillery.prompts import Prompt, resolve_prompts
 
@@ -39,23 +41,40 @@ def api_key_for(provider: str) -> str | None:
     return key
 
 
+def teacher_cache(ctx: JobContext, system_prompt: str) -> TeacherCache | None:
+    """The namespace's teacher cache, unless `teacher.cache: false`."""
+    from distillery.store import open_store
+
+    spec = ctx.run.spec
+    if not spec.teacher.cache:
+        return None
+    store = open_store(ctx.layout.teacher_cache, **store_options(ctx))
+    return TeacherCache(store, spec.teacher, system_prompt)
+
+
 def run(ctx: JobContext) -> dict[str, Any]:
-    from distillery.collect.engine import FAILED, collect_to_store
+    from distillery.collect.engine import FAILED, INTERRUPTED, CollectOptions, collect_to_store
 
     for noisy in ("httpx", "httpx2"):  # one INFO line per HTTP request otherwise
         logging.getLogger(noisy).setLevel(logging.WARNING)
     spec = ctx.run.spec
     store = ctx.store("collect")
     prompts = load_or_resolve_prompts(ctx, store)
+    system_prompt = spec.teacher.system_prompt or spec.task.system_prompt
     summary = collect_to_store(
         prompts,
         spec.teacher,
         store,
         api_key=api_key_for(spec.teacher.provider),
-        system_prompt=spec.teacher.system_prompt or spec.task.system_prompt,
+        system_prompt=system_prompt,
+        options=CollectOptions(stop_signals=(signal.SIGTERM, signal.SIGINT)),
+        cache=teacher_cache(ctx, system_prompt),
     )
-    summary["teacher_jsonl"] = store.uri_for(COLLECT_TEACHER)
+    if summary["status"] != INTERRUPTED:
+        summary["teacher_jsonl"] = store.uri_for(COLLECT_TEACHER)
     store.write_json(SUMMARY, summary)
+    if summary["status"] == INTERRUPTED:
+        raise CollectInterrupted(f"collect interrupted: {summary['reason']}")
     if summary["status"] == FAILED:
         raise TeacherError(f"collect failed: {summary['reason']}")
     return summary

@@ -1,17 +1,28 @@
-"""Realtime collection: `concurrency` workers, each sending one prompt at a time with retries."""
+"""Realtime collection: `concurrency` workers, each sending one prompt at a time with retries.
+
+Every attempt: reserve its worst case in the budget, journal it (stored before it is sent), wait
+for the rate limiter, call. A completion's record is queued at once; the worker's next journal line
+goes through the same writer, so the record is durable before the worker's next call is sent: at
+any moment at most `concurrency` prompts are journaled without a stored record, the most a SIGKILL
+can make us pay twice. An attempt that ends in a timeout, a dropped connection or an unreadable
+answer may have been billed: it is charged at its worst case and counted. On stop (SIGTERM),
+workers take no new prompt and make no new attempt; the calls in flight finish.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from dataclasses import replace
 
+from distillery.collect.budget import Reservation
+from distillery.collect.ledger import journal_entry
 from distillery.collect.state import RunState
 from distillery.errors import TeacherCallError
 from distillery.prompts import Prompt
 from distillery.teachers.base import Completion, Teacher
-from distillery.teachers.retry import call_with_retries
 
 
 def request_chars(teacher: Teacher, prompt: Prompt) -> int:
@@ -26,26 +37,70 @@ async def _timed_completion(teacher: Teacher, text: str) -> Completion:
     return replace(completion, latency_ms=round((time.perf_counter() - started) * 1000, 1))
 
 
+async def _pause(state: RunState, seconds: float) -> None:
+    """Sleep before a retry, cut short by a stop request."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(state.stop.wait(), timeout=seconds)
+
+
+async def _attempt(prompt: Prompt, teacher: Teacher, state: RunState, attempt: int) -> Completion:
+    chars = request_chars(teacher, prompt)
+    if state.journaled:  # durable before the call: with it, this worker's previous record
+        await state.writer.add(journal_entry(prompt.id, state.run_token, attempt))
+    await state.limiter.acquire(chars, teacher.max_tokens)
+    completion = await _timed_completion(teacher, prompt.text)
+    state.limiter.settle(completion.usage.output_tokens, teacher.max_tokens)
+    return completion
+
+
 async def _collect_one(prompt: Prompt, teacher: Teacher, state: RunState) -> bool:
     """False when the budget leaves no room for this prompt (it is not sent)."""
-    reservation = state.budget.worst_case(request_chars(teacher, prompt), teacher.max_tokens)
-    if not await state.budget.reserve(reservation):
-        return False
-    reserved = reservation if state.budget.limited else None
-    try:
-        completion, attempts = await call_with_retries(
-            lambda: _timed_completion(teacher, prompt.text),
-            max_attempts=state.max_attempts,
-            policy=state.policy,
-            stats=state.retries,
-            rng=state.rng,
-            what=f"prompt {prompt.id}",
+    worst = state.budget.worst_case(request_chars(teacher, prompt), teacher.max_tokens)
+    unknown = 0
+    attempt = 0
+    while True:
+        attempt += 1
+        if not await state.budget.reserve(worst):
+            if attempt > 1:  # paid for what it tried; no room for another attempt
+                error = TeacherCallError(
+                    "budget ran out before another attempt", kind="budget", retryable=False
+                )
+                await state.record_failure(prompt, error, attempts=attempt - 1, unknown_attempts=unknown)
+            return False
+        reserved: Reservation | None = worst if state.budget.limited else None
+        try:
+            completion = await _attempt(prompt, teacher, state, attempt)
+        except TeacherCallError as error:
+            error.attempts = attempt
+            if error.billing_unknown:
+                unknown += 1
+                state.budget.charge_worst_case(reserved)  # may have been billed: its worst case
+            else:
+                state.budget.settle(reserved, None, None)  # answered with an error: not billed
+            if error.kind == "rate_limited":
+                state.limiter.rate_limited(error.retry_after)
+            final = _final_error(error, attempt, state)
+            if final is None:
+                state.retries.by_kind[error.kind] += 1
+                await _pause(state, state.policy.delay(attempt - 1, error, state.rng))
+                final = _final_error(error, attempt, state)
+            if final is not None:
+                await state.record_failure(prompt, final, attempts=attempt, unknown_attempts=unknown)
+                return True
+            continue
+        await state.record_ok(  # stored with the worker's next journal line (or at the end)
+            prompt, completion, attempts=attempt, reservation=reserved, unknown_attempts=unknown, wait=False
         )
-    except TeacherCallError as error:
-        await state.record_failure(prompt, error, attempts=error.attempts, reservation=reserved)
         return True
-    await state.record_ok(prompt, completion, attempts=attempts, reservation=reserved)
-    return True
+
+
+def _final_error(error: TeacherCallError, attempt: int, state: RunState) -> TeacherCallError | None:
+    """The error to record if this prompt gets no further attempt, else None."""
+    if not error.retryable or attempt >= state.max_attempts:
+        return error
+    if state.stop.is_set():
+        return TeacherCallError(f"interrupted after: {error}", kind="interrupted", retryable=True)
+    return None
 
 
 async def collect_realtime(
@@ -54,7 +109,7 @@ async def collect_realtime(
     queue = deque(prompts)
 
     async def worker() -> None:
-        while queue and not state.budget.exceeded:
+        while queue and not state.budget.exceeded and not state.stop.is_set():
             prompt = queue.popleft()
             if not await _collect_one(prompt, teacher, state):
                 return

@@ -7,8 +7,15 @@ A `responder(request_body) -> str` decides every completion; usage is plausible 
 per token) and reports cache writes then cache reads when the system prompt carries cache_control.
 
 Faults are drawn per HTTP call with the given probabilities: 429 with retry-after, 529 overloaded,
-500, slow answers (for client timeouts) and malformed completions (cut in half); per batch item:
-errored and expired results. `completions` counts the completions served (= billed) per prompt.
+500 (all three answered before anything is billed), slow answers (billed, then answered after
+`slow_seconds`: beyond a client's timeout the client never sees a completion it paid for),
+completions billed and then lost (`billed_then_dropped`: the connection is closed instead of
+answered) and malformed completions (cut in half); per batch item: errored and expired results.
+`start_storm(seconds)` answers every call 429 (or 529) with retry-after for a while; `rpm_limit` answers
+429 with retry-after beyond that many requests per minute (a token bucket, like Anthropic's).
+
+The billing ledger: `completions` counts the completions billed per prompt text, `ledger` holds
+each billed completion's (prompt text, usage, batch?) so tests can price what was really paid.
 
     python -m distillery.fakes.anthropic_server --port 8765 --responder sinc-scatter   # Ctrl-C stops
 """
@@ -17,20 +24,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
 import random
-import re
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from distillery.fakes.wire import ERROR_TYPES, ApiError, FakeApiHandler, FakeHttpServer
+from distillery.fakes.batches import FakeBatches
+from distillery.fakes.wire import ApiError, FakeApiHandler, FakeHttpServer
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -41,7 +46,6 @@ MODEL_IDS = {
     "claude-opus-4-1": "claude-opus-4-1-20250805",
 }
 CHARS_PER_TOKEN = 4
-CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def _text_of(content: Any) -> str:
@@ -92,11 +96,25 @@ class Faults:
     malformed: float = 0.0
     batch_errored: float = 0.0
     batch_expired: float = 0.0
-    retry_after: float = 0.05  # seconds, sent in the retry-after header of a 429
+    billed_then_dropped: float = 0.0
+    retry_after: float = 0.05  # seconds, sent in the retry-after header of a 429 / 529
     slow_seconds: float = 2.0
 
 
-class FakeAnthropicServer:
+class DropConnection(Exception):
+    """The completion was billed; close the connection instead of answering."""
+
+
+@dataclass(frozen=True)
+class Billed:
+    """One billed completion in the ledger."""
+
+    prompt: str
+    usage: dict[str, int]
+    batch: bool = False
+
+
+class FakeAnthropicServer(FakeBatches):
     """The fake API; `start()` it (or use it as a context manager) and point a client at `base_url`."""
 
     def __init__(
@@ -109,6 +127,7 @@ class FakeAnthropicServer:
         min_cacheable_tokens: int = 0,
         seed: int = 0,
         port: int = 0,
+        rpm_limit: float | None = None,
     ) -> None:
         self.responder = responder or echo_responder
         self.latency = latency
@@ -122,6 +141,11 @@ class FakeAnthropicServer:
         self.requests: Counter[str] = Counter()  # by route
         self.faults_injected: Counter[str] = Counter()  # by fault kind
         self.completions: Counter[str] = Counter()  # completions served (billed), by user prompt text
+        self.ledger: list[Billed] = []  # every billed completion, in billing order
+        self.rpm_limit = rpm_limit
+        self._bucket: tuple[float, float] | None = None  # (tokens, at monotonic time)
+        self._storm_until = 0.0
+        self._storm_status = 429
         self._httpd = FakeHttpServer(("127.0.0.1", port), FakeApiHandler)
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -164,6 +188,22 @@ class FakeAnthropicServer:
             self.requests.clear()
             self.faults_injected.clear()
             self.completions.clear()
+            self.ledger.clear()
+
+    def start_storm(self, seconds: float, status: int = 429) -> None:
+        """Answer every call `status` (429 or 529, with retry-after) for the next `seconds`."""
+        with self._lock:
+            self._storm_until = time.monotonic() + seconds
+            self._storm_status = status
+
+    def billed_twice(self) -> dict[str, int]:
+        """Prompts billed more than once, with how many times (the ledger's view)."""
+        with self._lock:
+            return {text: n for text, n in self.completions.items() if n > 1}
+
+    def billed_usage(self) -> list[Billed]:
+        with self._lock:
+            return list(self.ledger)
 
     # --- behaviour ---------------------------------------------------------------------------
 
@@ -175,9 +215,33 @@ class FakeAnthropicServer:
         with self._lock:
             counter[key] += 1
 
+    def _rate_limited(self) -> float | None:
+        """Seconds to wait when `rpm_limit` is exceeded (a bucket of one second's worth), else None."""
+        if self.rpm_limit is None:
+            return None
+        per_second = self.rpm_limit / 60.0
+        capacity = max(1.0, per_second)
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._bucket or (capacity, now)
+            tokens = min(capacity, tokens + (now - at) * per_second)
+            if tokens >= 1.0:
+                self._bucket = (tokens - 1.0, now)
+                return None
+            self._bucket = (tokens, now)
+            return (1.0 - tokens) / per_second
+
     def inject_http_fault(self) -> None:
         """Maybe answer this call with an error, or make it slow."""
-        f, draw = self.faults, self._draw()
+        f = self.faults
+        if time.monotonic() < self._storm_until:
+            self._count(self.faults_injected, "storm")
+            raise ApiError(self._storm_status, "injected fault: storm", {"retry-after": f"{f.retry_after:g}"})
+        wait = self._rate_limited()
+        if wait is not None:
+            self._count(self.faults_injected, "rpm_limit")
+            raise ApiError(429, "rate limit: requests per minute", {"retry-after": f"{wait:.3f}"})
+        draw = self._draw()
         for kind, probability, status in (
             ("rate_limited", f.rate_limited, 429),
             ("overloaded", f.overloaded, 529),
@@ -185,7 +249,7 @@ class FakeAnthropicServer:
         ):
             if draw < probability:
                 self._count(self.faults_injected, kind)
-                headers = {"retry-after": f"{f.retry_after:g}"} if status == 429 else {}
+                headers = {"retry-after": f"{f.retry_after:g}"} if status in (429, 529) else {}
                 raise ApiError(status, f"injected fault: {kind}", headers)
             draw -= probability
         if self._draw() < f.slow:
@@ -215,7 +279,14 @@ class FakeAnthropicServer:
         usage["cache_read_input_tokens" if seen else "cache_creation_input_tokens"] = system_tokens
         return usage
 
-    def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+    def drop_after_billing(self) -> bool:
+        """Whether this realtime call's billed completion is lost on the way (connection closed)."""
+        if self._draw() < self.faults.billed_then_dropped:
+            self._count(self.faults_injected, "billed_then_dropped")
+            return True
+        return False
+
+    def complete(self, body: dict[str, Any], *, batch: bool = False) -> dict[str, Any]:
         """A Messages API response for `body` (counted as one billed completion)."""
         for name in ("model", "max_tokens", "messages"):
             if name not in body:
@@ -227,7 +298,10 @@ class FakeAnthropicServer:
         stop_reason, limit = "end_turn", int(body["max_tokens"]) * CHARS_PER_TOKEN
         if len(text) > limit:
             text, stop_reason = text[:limit], "max_tokens"
-        self._count(self.completions, user_text(body))
+        usage = self._usage(body, text)
+        with self._lock:
+            self.completions[user_text(body)] += 1
+            self.ledger.append(Billed(user_text(body), usage, batch))
         return {
             "id": f"msg_{uuid.uuid4().hex[:24]}",
             "type": "message",
@@ -236,7 +310,7 @@ class FakeAnthropicServer:
             "content": [{"type": "text", "text": text}],
             "stop_reason": stop_reason,
             "stop_sequence": None,
-            "usage": self._usage(body, text),
+            "usage": usage,
         }
 
     def chat_completion(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -264,79 +338,6 @@ class FakeAnthropicServer:
             },
         }
 
-    # --- Message Batches ---------------------------------------------------------------------
-
-    def create_batch(self, body: dict[str, Any]) -> dict[str, Any]:
-        requests = body.get("requests")
-        if not isinstance(requests, list) or not requests:
-            raise ApiError(400, "requests: a non-empty list is required")
-        ids = [r.get("custom_id", "") for r in requests]
-        bad = [i for i in ids if not CUSTOM_ID.match(str(i))]
-        if bad or len(set(ids)) != len(ids):
-            raise ApiError(400, f"requests: custom_id must be unique and match {CUSTOM_ID.pattern}")
-        batch_id = f"msgbatch_{uuid.uuid4().hex[:24]}"
-        results = [self._batch_result(r["custom_id"], r.get("params", {})) for r in requests]
-        with self._lock:
-            self._batches[batch_id] = {"created": datetime.now(UTC), "results": results, "canceled": False}
-        return self.batch_object(batch_id)
-
-    def _batch_result(self, custom_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        draw = self._draw()
-        if draw < self.faults.batch_errored:
-            self._count(self.faults_injected, "batch_errored")
-            error = {"type": "error", "error": {"type": "overloaded_error", "message": "injected fault"}}
-            return {"custom_id": custom_id, "result": {"type": "errored", "error": error}}
-        if draw < self.faults.batch_errored + self.faults.batch_expired:
-            self._count(self.faults_injected, "batch_expired")
-            return {"custom_id": custom_id, "result": {"type": "expired"}}
-        try:
-            return {"custom_id": custom_id, "result": {"type": "succeeded", "message": self.complete(params)}}
-        except ApiError as exc:
-            error = {
-                "type": "error",
-                "error": {"type": ERROR_TYPES.get(exc.status, "api_error"), "message": exc.message},
-            }
-            return {"custom_id": custom_id, "result": {"type": "errored", "error": error}}
-
-    def _batch(self, batch_id: str) -> dict[str, Any]:
-        with self._lock:
-            batch = self._batches.get(batch_id)
-        if batch is None:
-            raise ApiError(404, f"batch {batch_id} not found")
-        return batch
-
-    def batch_object(self, batch_id: str) -> dict[str, Any]:
-        batch = self._batch(batch_id)
-        created: datetime = batch["created"]
-        ended = batch["canceled"] or datetime.now(UTC) >= created + timedelta(seconds=self.batch_seconds)
-        counts = Counter(r["result"]["type"] for r in batch["results"]) if ended else Counter()
-        return {
-            "id": batch_id,
-            "type": "message_batch",
-            "processing_status": "ended" if ended else "in_progress",
-            "request_counts": {
-                "processing": 0 if ended else len(batch["results"]),
-                **{k: counts[k] for k in ("succeeded", "errored", "canceled", "expired")},
-            },
-            "created_at": created.isoformat(),
-            "expires_at": (created + timedelta(hours=24)).isoformat(),
-            "ended_at": datetime.now(UTC).isoformat() if ended else None,
-            "cancel_initiated_at": None,
-            "archived_at": None,
-            "results_url": f"{self.base_url}/v1/messages/batches/{batch_id}/results" if ended else None,
-        }
-
-    def cancel_batch(self, batch_id: str) -> dict[str, Any]:
-        batch = self._batch(batch_id)
-        with self._lock:
-            batch["canceled"] = True
-        return self.batch_object(batch_id)
-
-    def batch_results(self, batch_id: str) -> bytes:
-        if self.batch_object(batch_id)["processing_status"] != "ended":
-            raise ApiError(400, f"batch {batch_id} is still in progress")
-        return "".join(json.dumps(r) + "\n" for r in self._batch(batch_id)["results"]).encode()
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the fake Anthropic API on 127.0.0.1 until Ctrl-C.")
@@ -352,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "server_error",
         "slow",
         "malformed",
+        "billed_then_dropped",
         "batch_errored",
         "batch_expired",
     ):

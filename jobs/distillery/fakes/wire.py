@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 if TYPE_CHECKING:
     from distillery.fakes.anthropic_server import FakeAnthropicServer
@@ -72,6 +73,7 @@ class FakeApiHandler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str, body: dict[str, Any]) -> tuple[str, Callable[[], Any]]:
         parts = path.split("?")[0].rstrip("/").split("/")[1:]
+        query = dict(parse_qsl(urlsplit(path).query))
         fake = self.fake
         if method == "POST" and parts == ["v1", "messages"]:
             return "messages", lambda: fake.complete(body)
@@ -79,6 +81,8 @@ class FakeApiHandler(BaseHTTPRequestHandler):
             return "chat", lambda: fake.chat_completion(body)
         if method == "POST" and parts == ["v1", "messages", "batches"]:
             return "batch_create", lambda: fake.create_batch(body)
+        if method == "GET" and parts == ["v1", "messages", "batches"]:
+            return "batch_list", lambda: fake.list_batches(query)
         if parts[:3] == ["v1", "messages", "batches"] and len(parts) >= 4:
             batch_id, rest = parts[3], parts[4:]
             if method == "GET" and not rest:
@@ -101,6 +105,9 @@ class FakeApiHandler(BaseHTTPRequestHandler):
                 time.sleep(self.fake.latency)
             self.fake.inject_http_fault()
             result = handler()
+            if route in ("messages", "chat") and self.fake.drop_after_billing():
+                self._drop()
+                return
             self._send(200, result)
         except ApiError as exc:
             body = {
@@ -110,6 +117,12 @@ class FakeApiHandler(BaseHTTPRequestHandler):
             self._send(exc.status, body, exc.headers)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
             pass
+
+    def _drop(self) -> None:
+        """Close the connection without an answer (the client sees a dropped connection)."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(
         self, status: int, payload: dict[str, Any] | bytes, headers: dict[str, str] | None = None

@@ -30,6 +30,7 @@ HEARTBEAT_SECONDS = 10.0
 QUIET_PROGRESS_ENV = {"HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "TQDM_DISABLE": "1"}
 JOB_RESULT_PREFIX = '{"phase": '
 EXIT_FAILED = 1
+EXIT_GATES_FAILED = 3  # the run finished but a gate failed (unless --allow-gate-failure)
 EXIT_INTERRUPTED = 130
 
 
@@ -85,8 +86,10 @@ class LocalRunner:
         console: Console | None = None,
         env: dict[str, str] | None = None,
         clock: Callable[[], str] = utc_now,
+        allow_gate_failure: bool = False,
     ) -> None:
         self.manifest = Path(manifest)
+        self.allow_gate_failure = allow_gate_failure
         self.resume = resume
         self.wanted_attempt = attempt
         self.storage_override = storage
@@ -255,6 +258,11 @@ class LocalRunner:
             if interrupted:
                 self.console.print(f"continue with: distillery run {self.manifest} --resume", highlight=False)
             code = EXIT_INTERRUPTED if interrupted else EXIT_FAILED
+        elif status.summary.gates_passed is False and not self.allow_gate_failure:
+            self.console.print(
+                Text("a gate failed: exit code 3 (--allow-gate-failure exits 0)", style="bold red")
+            )
+            code = EXIT_GATES_FAILED
         else:
             code = 0
         return RunResult(status, attempt, report, location, code)

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from distillery import layout, phases
@@ -86,10 +85,10 @@ class RunStore:
         try:
             value = self.phase(attempt, phase).read_json(layout.SUMMARY)
         except ArtifactNotFound:
-            return None
-        except (StoreError, json.JSONDecodeError):
-            return None
-        return value if isinstance(value, dict) else None
+            return None  # the phase wrote nothing (yet); any other store error surfaces as it is
+        if not isinstance(value, dict):
+            raise StoreError(f"{self.phase(attempt, phase).uri_for(layout.SUMMARY)} is not a JSON object")
+        return value
 
     def observe(self, spec: DistillationRunSpec, attempt: int) -> dict[str, phases.PhaseOutcome]:
         """What the attempt's summaries say about each phase (a phase with no summary is absent)."""

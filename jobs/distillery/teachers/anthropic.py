@@ -1,12 +1,15 @@
 """The Anthropic teacher: realtime Messages calls and the Message Batches API, via the async SDK.
 
-The SDK's own retries are off (max_retries=0): the caller's retry loop honours retry-after with a
-cap, counts every retry and gives up after the spec's maxAttempts. The system prompt is sent as a
-text block with cache_control when prompt caching is on, so repeated calls read it from the cache.
+Only what the SDK raises (anthropic.APIError) becomes a TeacherCallError; anything else is a bug
+and crashes the job. The SDK's own retries are off (max_retries=0): the caller's retry loop
+honours retry-after with a cap, counts every retry and gives up after the spec's maxAttempts.
+The system prompt is sent as a text block with cache_control when prompt caching is on, so
+repeated calls read it from the cache.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import anthropic
@@ -40,7 +43,7 @@ _STATUS_KINDS = {
 }
 
 
-def call_error(exc: Exception) -> TeacherCallError:
+def call_error(exc: anthropic.APIError) -> TeacherCallError:
     """A TeacherCallError saying what went wrong and whether to try again (never the API key)."""
     if isinstance(exc, anthropic.APITimeoutError):
         return TeacherCallError("request timed out", kind="timeout", retryable=True)
@@ -60,9 +63,9 @@ def call_error(exc: Exception) -> TeacherCallError:
             retryable=retryable,
             retry_after=retry_after_seconds(exc.response.headers),
         )
-    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
+    if isinstance(exc, anthropic.APIResponseValidationError):
         return TeacherCallError(f"unreadable response: {exc}", kind="invalid_response", retryable=True)
-    return TeacherCallError(f"{type(exc).__name__}: {exc}", kind="unexpected", retryable=False)
+    return TeacherCallError(f"{type(exc).__name__}: {exc}", kind="api_error", retryable=False)
 
 
 def _completion(message: Any) -> Completion:
@@ -130,7 +133,7 @@ class AnthropicTeacher:
     async def complete(self, text: str) -> Completion:
         try:
             message = await self.client.messages.create(**_sdk_arguments(self.request_params(text)))
-        except Exception as exc:
+        except anthropic.APIError as exc:
             raise call_error(exc) from None
         return _completion(message)
 
@@ -140,34 +143,51 @@ class AnthropicTeacher:
         body = [{"custom_id": custom_id, "params": self.request_params(text)} for custom_id, text in requests]
         try:
             batch = await self.client.messages.batches.create(requests=body)
-        except Exception as exc:
+        except anthropic.APIError as exc:
             raise call_error(exc) from None
         return batch.id
 
     async def batch_state(self, batch_id: str) -> BatchState:
         try:
             batch = await self.client.messages.batches.retrieve(batch_id)
-        except Exception as exc:
+        except anthropic.APIError as exc:
             raise call_error(exc) from None
-        counts = batch.request_counts
-        return BatchState(
-            batch_id=batch.id,
-            ended=batch.processing_status == "ended",
-            counts={
-                name: getattr(counts, name)
-                for name in ("processing", "succeeded", "errored", "expired", "canceled")
-            },
-        )
+        return _batch_state(batch)
+
+    async def batches_since(self, since: datetime) -> list[BatchState]:
+        """The batches list is newest first: read pages until one is older than `since`."""
+        found: list[BatchState] = []
+        try:
+            async for batch in self.client.messages.batches.list(limit=100):
+                if batch.created_at < since:
+                    break
+                found.append(_batch_state(batch))
+        except anthropic.APIError as exc:
+            raise call_error(exc) from None
+        return found
 
     async def batch_results(self, batch_id: str) -> list[BatchOutcome]:
         try:
             lines = await self.client.messages.batches.results(batch_id)
             return [_outcome(line) async for line in lines]
-        except Exception as exc:
+        except anthropic.APIError as exc:
             raise call_error(exc) from None
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def _batch_state(batch: Any) -> BatchState:
+    counts = batch.request_counts
+    return BatchState(
+        batch_id=batch.id,
+        ended=batch.processing_status == "ended",
+        counts={
+            name: getattr(counts, name)
+            for name in ("processing", "succeeded", "errored", "expired", "canceled")
+        },
+        created_at=batch.created_at,
+    )
 
 
 def _outcome(line: Any) -> BatchOutcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from distillery.pricing import TokenUsage
@@ -37,6 +38,11 @@ class BatchState:
     batch_id: str
     ended: bool
     counts: dict[str, int]
+    created_at: datetime | None = None
+
+    @property
+    def requests(self) -> int:
+        return sum(self.counts.values())
 
 
 class Teacher(Protocol):
@@ -69,3 +75,7 @@ class BatchTeacher(Teacher, Protocol):
     async def batch_state(self, batch_id: str) -> BatchState: ...
 
     async def batch_results(self, batch_id: str) -> list[BatchOutcome]: ...
+
+    async def batches_since(self, since: datetime) -> list[BatchState]:
+        """Batches of this API key created at or after `since`, newest first (the batches list)."""
+        ...

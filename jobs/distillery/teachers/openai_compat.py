@@ -25,7 +25,7 @@ _PERMANENT = {
 }
 
 
-def call_error(exc: Exception) -> TeacherCallError:
+def call_error(exc: openai.APIError) -> TeacherCallError:
     if isinstance(exc, openai.APITimeoutError):
         return TeacherCallError("request timed out", kind="timeout", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
@@ -47,9 +47,9 @@ def call_error(exc: Exception) -> TeacherCallError:
             retryable=should_retry_header(exc.response.headers, default=retryable),
             retry_after=retry_after_seconds(exc.response.headers),
         )
-    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+    if isinstance(exc, openai.APIResponseValidationError):
         return TeacherCallError(f"unreadable response: {exc}", kind="invalid_response", retryable=True)
-    return TeacherCallError(f"{type(exc).__name__}: {exc}", kind="unexpected", retryable=False)
+    return TeacherCallError(f"{type(exc).__name__}: {exc}", kind="api_error", retryable=False)
 
 
 class OpenAICompatibleTeacher:
@@ -92,7 +92,7 @@ class OpenAICompatibleTeacher:
     async def complete(self, text: str) -> Completion:
         try:
             response = await self.client.chat.completions.create(**self.request_params(text))
-        except Exception as exc:
+        except openai.APIError as exc:
             raise call_error(exc) from None
         if not response.choices:
             raise TeacherCallError("response has no choices", kind="invalid_response", retryable=True)
