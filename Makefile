@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test demo lint crd
+.PHONY: install test demo lint crd cluster-binaries
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-test: install
+# The test cluster's binaries (kube-apiserver, kube-controller-manager, etcd, kubectl, prometheus) are
+# built or downloaded once into ~/.cache/distillery (about 6 minutes the first time), then reused.
+cluster-binaries:
+	bash tests/cluster/build-binaries.sh >/dev/null
+
+test: install cluster-binaries
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: install
