@@ -169,7 +169,7 @@ class TestKubelet:
             if kind == "DELETED" or meta.get("deletionTimestamp"):
                 if run is not None and not run.cancelled.is_set():
                     self.killed.append(run.name)
-                    run.delete(meta.get("deletionGracePeriodSeconds"))
+                    run.delete()  # the Pod's own grace: unscheduled Pods are deleted with grace 0
                 return
             if run is not None or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 return

@@ -80,10 +80,11 @@ class PodRun:
 
     # --- deletion -------------------------------------------------------------------------------
 
-    def delete(self, grace_seconds: float | None = None) -> None:
-        """The Pod is gone or going: no more containers; SIGTERM the running one, SIGKILL after the grace."""
-        grace = self.spec.get("terminationGracePeriodSeconds", 30) if grace_seconds is None else grace_seconds
-        grace = min(float(grace), self.context.max_grace_seconds)
+    def delete(self) -> None:
+        """The Pod is gone or going: no more containers; SIGTERM the running one, SIGKILL after the Pod's
+        terminationGracePeriodSeconds (capped at max_grace_seconds). The apiserver deletes a Pod
+        without nodeName at once with grace 0, so its deletionGracePeriodSeconds says nothing."""
+        grace = min(float(self.spec.get("terminationGracePeriodSeconds", 30)), self.context.max_grace_seconds)
         with self._lock:
             self.cancelled.set()
             process = self.process
