@@ -27,7 +27,7 @@ from tests.cluster.podspec import (
     container_env,
     termination_message,
 )
-from tests.cluster.processes import signal_group
+from tests.cluster.processes import signal_group, track, untrack
 from tests.cluster.volumes import TokenSource, materialise_volumes, mount_paths
 
 T = TypeVar("T")
@@ -188,10 +188,16 @@ class PodRun:
         with self._lock:
             if self.cancelled.is_set():
                 return 137
-            self.process = self._popen(name, argv, env, cwd)
+            try:
+                self.process = self._popen(name, argv, env, cwd)
+            except OSError as error:  # what a runtime reports as StartError, exit code 128
+                statuses[name] = podstatus.terminated(name, image, 128, _start_error(argv[0], error), started,
+                                                      podstatus.now(), restarts, reason="StartError")
+                self.context.on_exit(self.name, name, 128)
+                return 128
         statuses[name] = podstatus.running(name, image, started, restarts)
         self._patch("Pending" if init else "Running", initialized=not init)
-        code = self._wait(self.process, name)
+        code = self._wait(self.process)
         message = termination_message(self.dir / f"{name}.termination-log",
                                       container.get("terminationMessagePolicy", "File"), code,
                                       self.log_path(name).read_bytes())
@@ -206,14 +212,16 @@ class PodRun:
                 argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=True,
                 stdout=subprocess.PIPE if self.context.echo else log, stderr=subprocess.STDOUT,
             )
+        track(process)
         if process.stdout is not None:
             threading.Thread(target=_echo, args=(process.stdout, self.log_path(name), f"{self.name}/{name}"),
                              daemon=True).start()
         return process
 
     @staticmethod
-    def _wait(process: subprocess.Popen[bytes], name: str) -> int:
+    def _wait(process: subprocess.Popen[bytes]) -> int:
         code = process.wait()
+        untrack(process)
         return 128 - code if code < 0 else code  # killed by signal N: a kubelet reports 128 + N
 
     def _patch(self, phase: str, *, initialized: bool = True) -> None:
@@ -224,6 +232,12 @@ class PodRun:
                 podstatus.waiting(c["name"], c.get("image", ""), "PodInitializing")
                 for c in self.spec.get("containers", [])]
         self.context.patch_status(self.name, body)
+
+
+def _start_error(program: str, error: OSError) -> str:
+    if isinstance(error, FileNotFoundError) and "/" not in program:
+        return f'exec: "{program}": executable file not found in $PATH'
+    return f'exec: "{program}": {error.strerror}'
 
 
 def _echo(stream: IO[bytes], log_path: Path, prefix: str) -> None:

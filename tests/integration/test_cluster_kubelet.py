@@ -238,3 +238,20 @@ def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(
     assert test_kubelet.wait_exit("stubborn", timeout=15) == 137
     assert 0.9 <= time.monotonic() - began < 8 and _gone(pid)
     assert "SIGTERM ignored" in test_kubelet.log_path("stubborn", "main").read_text()
+
+
+def test_commands_resolve_in_the_venv_and_a_missing_one_is_a_start_error(
+        kube_namespace: str, kube_api: k8s.ApiClient, test_kubelet: TestKubelet) -> None:
+    core = k8s.CoreV1Api(kube_api)
+    for name, command in (("venv", ["python", "-c", "import sys; print(sys.prefix)"]),
+                          ("missing", ["no-such-program-xyz", "--flag"])):
+        core.create_namespaced_pod(kube_namespace, {"metadata": {"name": name}, "spec": {
+            "restartPolicy": "Never", "containers": [{"name": "main", "image": "x", "command": command}]}})
+    assert test_kubelet.wait_exit("venv") == 0
+    assert test_kubelet.log_path("venv", "main").read_text().strip() == sys.prefix
+    assert test_kubelet.wait_exit("missing") == 128
+    pod = wait_until(lambda: (p := core.read_namespaced_pod_status("missing", kube_namespace)).status.phase
+                     == "Failed" and p, what="pod Failed")
+    terminated = pod.status.container_statuses[0].state.terminated
+    assert (terminated.exit_code, terminated.reason) == (128, "StartError")
+    assert terminated.message == 'exec: "no-such-program-xyz": executable file not found in $PATH'
