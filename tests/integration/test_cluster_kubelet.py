@@ -255,3 +255,21 @@ def test_commands_resolve_in_the_venv_and_a_missing_one_is_a_start_error(
     terminated = pod.status.container_statuses[0].state.terminated
     assert (terminated.exit_code, terminated.reason) == (128, "StartError")
     assert terminated.message == 'exec: "no-such-program-xyz": executable file not found in $PATH'
+
+
+def test_init_container_runs_first_and_shares_an_empty_dir(
+        kube_namespace: str, kube_api: k8s.ApiClient, test_kubelet: TestKubelet) -> None:
+    core = k8s.CoreV1Api(kube_api)
+    mount = [{"name": "work", "mountPath": "/scratch"}]
+    init = {**container("import sys; open(sys.argv[1], 'w').write('prepared')", args=["/scratch/x"]),
+            "name": "prepare", "volumeMounts": mount}
+    main = container("import sys; open(sys.argv[2], 'w').write(open(sys.argv[1]).read() + '+ran')",
+                     args=["/scratch/x", "/dev/termination-log"], volumeMounts=mount)
+    core.create_namespaced_pod(kube_namespace, {"metadata": {"name": "two-step"}, "spec": {
+        "restartPolicy": "Never", "initContainers": [init], "containers": [main],
+        "volumes": [{"name": "work", "emptyDir": {}}]}})
+    pod = wait_until(lambda: (p := core.read_namespaced_pod_status("two-step", kube_namespace)).status.phase
+                     == "Succeeded" and p, what="pod Succeeded")
+    assert pod.status.init_container_statuses[0].state.terminated.reason == "Completed"
+    assert pod.status.container_statuses[0].state.terminated.message == "prepared+ran"
+
