@@ -65,7 +65,7 @@ class TestKubelet:
         self.context = RunContext(
             patch_status=self._patch_status, lookup=self._lookup, token=self._token, work_dir=self.work_dir,
             base_env=default_env() if base_env is None else dict(base_env), echo=echo,
-            max_grace_seconds=max_grace_seconds, on_exit=self._on_exit,
+            max_grace_seconds=max_grace_seconds, on_exit=self._on_exit, on_done=self._on_done,
         )
         self._thread = threading.Thread(target=self._watch_loop, name=f"test-kubelet-{namespace}",
                                         daemon=True)
@@ -190,6 +190,10 @@ class TestKubelet:
     def _on_exit(self, pod: str, container: str, code: int) -> None:
         with self._changed:
             self.exit_codes[pod] = code
+            self._changed.notify_all()
+
+    def _on_done(self) -> None:
+        with self._changed:
             self._changed.notify_all()
 
     # --- API access for PodRun ------------------------------------------------------------------

@@ -48,6 +48,7 @@ class RunContext:
     echo: bool
     max_grace_seconds: float
     on_exit: Callable[[str, str, int], None]  # (pod, container, exit code)
+    on_done: Callable[[], None]  # a PodRun's thread is about to end
     stopping: threading.Event = field(default_factory=threading.Event)
 
 
@@ -109,6 +110,8 @@ class PodRun:
                 print(f"[test-kubelet] {self.name}: status patch failed: {error}", file=sys.stderr)
         except urllib3.exceptions.HTTPError as error:  # the apiserver went away (end of session)
             print(f"[test-kubelet] {self.name}: apiserver unreachable: {error!r}", file=sys.stderr)
+        finally:
+            self.context.on_done()
 
     def _run_pod(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
