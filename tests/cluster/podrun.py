@@ -130,15 +130,17 @@ class PodRun:
     def _volumes(self) -> dict[str, Path]:
         return materialise_volumes(self.pod, self.context.lookup(), self.dir / "volumes", self.context.token)
 
-    def _until_configured(self, configure: Callable[[], T], waiting_for: list[Container]) -> T | None:
+    def _until_configured(self, configure: Callable[[], T], waiting_for: list[Container],
+                          init: bool = False) -> T | None:
         """``configure()``, retried like a kubelet while it raises ContainerConfigError (the containers
         then wait with that reason); None when the Pod is deleted or the kubelet stops meanwhile."""
+        statuses = self.init_statuses if init else self.statuses
         while not self.cancelled.is_set() and not self.context.stopping.is_set():
             try:
                 return configure()
             except ContainerConfigError as error:
                 for container in waiting_for:
-                    self.statuses[container["name"]] = podstatus.waiting(
+                    statuses[container["name"]] = podstatus.waiting(
                         container["name"], container.get("image", ""), error.reason, error.message)
                 self._patch("Pending", initialized=False)
             self.cancelled.wait(CONFIG_RETRY_SECONDS)
@@ -172,7 +174,8 @@ class PodRun:
         """Run until it exits 0, or fails under restartPolicy Never; OnFailure restarts it."""
         name, restarts = container["name"], 0
         while True:
-            configured = self._until_configured(lambda: self._configure(container, folders), [container])
+            configured = self._until_configured(lambda: self._configure(container, folders), [container],
+                                                init)
             if configured is None:
                 return 137
             code = self._execute(container, *configured, init=init, restarts=restarts)
