@@ -78,8 +78,11 @@ class TestCluster:
             self._start_local(began)
         self._kubectl = find_kubectl(self.bin_dir)
         self.version = self._server_version()
-        self._log(f"kube-apiserver {self.version} at {self.server}: /readyz ok after "
-                  f"{self.start_seconds:.1f}s, controllers running after {self.controllers_seconds:.1f}s")
+        if self.external:
+            self._log(f"using the cluster of {self.kubeconfig}: {self.server}, {self.version}")
+        else:
+            self._log(f"kube-apiserver {self.version} at {self.server}: /readyz ok after "
+                      f"{self.start_seconds:.1f}s, controllers running after {self.controllers_seconds:.1f}s")
         return self
 
     def stop(self) -> None:
@@ -96,10 +99,11 @@ class TestCluster:
         if not Path(path).is_file():
             raise RuntimeError(f"DISTILLERY_TEST_USE_KUBECONFIG=1 but the kubeconfig {path} does not exist")
         self.kubeconfig = Path(path)
-        configuration = self.api_client().configuration
+        with self.api_client() as api:
+            configuration = api.configuration
         self.server = configuration.host
-        bearer = configuration.api_key.get("authorization", "")
-        self.token = bearer.removeprefix("Bearer ") or None
+        bearer = configuration.get_api_key_with_prefix("BearerToken", alias="authorization") or ""
+        self.token = bearer.removeprefix("Bearer ").strip() or None
         self.has_controller_manager = True
 
     def _start_local(self, began: float) -> None:

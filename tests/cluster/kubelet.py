@@ -34,6 +34,14 @@ from tests.cluster.podspec import Lookup, Pod
 WATCH_SECONDS = 60
 
 
+def default_env() -> dict[str, str]:
+    """The test process's environment, with the folder of its Python (the venv's bin, where console
+    scripts such as distillery-job live) first on PATH: the venv stands in for the container image."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
 class TestKubelet:
     """``started`` (pod names in start order), ``exit_codes`` (pod -> exit code of its last container
     that ran), ``killed`` (pods whose process was signalled because the Pod was deleted)."""
@@ -56,8 +64,8 @@ class TestKubelet:
         self._response: urllib3.BaseHTTPResponse | None = None
         self.context = RunContext(
             patch_status=self._patch_status, lookup=self._lookup, token=self._token, work_dir=self.work_dir,
-            base_env=dict(os.environ if base_env is None else base_env), echo=echo,
-            max_grace_seconds=max_grace_seconds, on_exit=self._on_exit,
+            base_env=default_env() if base_env is None else dict(base_env), echo=echo,
+            max_grace_seconds=max_grace_seconds, on_exit=self._on_exit, on_done=self._on_done,
         )
         self._thread = threading.Thread(target=self._watch_loop, name=f"test-kubelet-{namespace}",
                                         daemon=True)
@@ -169,7 +177,7 @@ class TestKubelet:
             if kind == "DELETED" or meta.get("deletionTimestamp"):
                 if run is not None and not run.cancelled.is_set():
                     self.killed.append(run.name)
-                    run.delete(meta.get("deletionGracePeriodSeconds"))
+                    run.delete()  # the Pod's own grace: unscheduled Pods are deleted with grace 0
                 return
             if run is not None or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 return
@@ -182,6 +190,10 @@ class TestKubelet:
     def _on_exit(self, pod: str, container: str, code: int) -> None:
         with self._changed:
             self.exit_codes[pod] = code
+            self._changed.notify_all()
+
+    def _on_done(self) -> None:
+        with self._changed:
             self._changed.notify_all()
 
     # --- API access for PodRun ------------------------------------------------------------------

@@ -27,7 +27,7 @@ from tests.cluster.podspec import (
     container_env,
     termination_message,
 )
-from tests.cluster.processes import signal_group
+from tests.cluster.processes import signal_group, track, untrack
 from tests.cluster.volumes import TokenSource, materialise_volumes, mount_paths
 
 T = TypeVar("T")
@@ -48,6 +48,7 @@ class RunContext:
     echo: bool
     max_grace_seconds: float
     on_exit: Callable[[str, str, int], None]  # (pod, container, exit code)
+    on_done: Callable[[], None]  # a PodRun's thread is about to end
     stopping: threading.Event = field(default_factory=threading.Event)
 
 
@@ -80,10 +81,11 @@ class PodRun:
 
     # --- deletion -------------------------------------------------------------------------------
 
-    def delete(self, grace_seconds: float | None = None) -> None:
-        """The Pod is gone or going: no more containers; SIGTERM the running one, SIGKILL after the grace."""
-        grace = self.spec.get("terminationGracePeriodSeconds", 30) if grace_seconds is None else grace_seconds
-        grace = min(float(grace), self.context.max_grace_seconds)
+    def delete(self) -> None:
+        """The Pod is gone or going: no more containers; SIGTERM the running one, SIGKILL after the Pod's
+        terminationGracePeriodSeconds (capped at max_grace_seconds). The apiserver deletes a Pod
+        without nodeName at once with grace 0, so its deletionGracePeriodSeconds says nothing."""
+        grace = min(float(self.spec.get("terminationGracePeriodSeconds", 30)), self.context.max_grace_seconds)
         with self._lock:
             self.cancelled.set()
             process = self.process
@@ -108,6 +110,8 @@ class PodRun:
                 print(f"[test-kubelet] {self.name}: status patch failed: {error}", file=sys.stderr)
         except urllib3.exceptions.HTTPError as error:  # the apiserver went away (end of session)
             print(f"[test-kubelet] {self.name}: apiserver unreachable: {error!r}", file=sys.stderr)
+        finally:
+            self.context.on_done()
 
     def _run_pod(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -126,15 +130,17 @@ class PodRun:
     def _volumes(self) -> dict[str, Path]:
         return materialise_volumes(self.pod, self.context.lookup(), self.dir / "volumes", self.context.token)
 
-    def _until_configured(self, configure: Callable[[], T], waiting_for: list[Container]) -> T | None:
+    def _until_configured(self, configure: Callable[[], T], waiting_for: list[Container],
+                          init: bool = False) -> T | None:
         """``configure()``, retried like a kubelet while it raises ContainerConfigError (the containers
         then wait with that reason); None when the Pod is deleted or the kubelet stops meanwhile."""
+        statuses = self.init_statuses if init else self.statuses
         while not self.cancelled.is_set() and not self.context.stopping.is_set():
             try:
                 return configure()
             except ContainerConfigError as error:
                 for container in waiting_for:
-                    self.statuses[container["name"]] = podstatus.waiting(
+                    statuses[container["name"]] = podstatus.waiting(
                         container["name"], container.get("image", ""), error.reason, error.message)
                 self._patch("Pending", initialized=False)
             self.cancelled.wait(CONFIG_RETRY_SECONDS)
@@ -168,7 +174,8 @@ class PodRun:
         """Run until it exits 0, or fails under restartPolicy Never; OnFailure restarts it."""
         name, restarts = container["name"], 0
         while True:
-            configured = self._until_configured(lambda: self._configure(container, folders), [container])
+            configured = self._until_configured(lambda: self._configure(container, folders), [container],
+                                                init)
             if configured is None:
                 return 137
             code = self._execute(container, *configured, init=init, restarts=restarts)
@@ -187,10 +194,16 @@ class PodRun:
         with self._lock:
             if self.cancelled.is_set():
                 return 137
-            self.process = self._popen(name, argv, env, cwd)
+            try:
+                self.process = self._popen(name, argv, env, cwd)
+            except OSError as error:  # what a runtime reports as StartError, exit code 128
+                statuses[name] = podstatus.terminated(name, image, 128, _start_error(argv[0], error), started,
+                                                      podstatus.now(), restarts, reason="StartError")
+                self.context.on_exit(self.name, name, 128)
+                return 128
         statuses[name] = podstatus.running(name, image, started, restarts)
         self._patch("Pending" if init else "Running", initialized=not init)
-        code = self._wait(self.process, name)
+        code = self._wait(self.process)
         message = termination_message(self.dir / f"{name}.termination-log",
                                       container.get("terminationMessagePolicy", "File"), code,
                                       self.log_path(name).read_bytes())
@@ -205,14 +218,16 @@ class PodRun:
                 argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=True,
                 stdout=subprocess.PIPE if self.context.echo else log, stderr=subprocess.STDOUT,
             )
+        track(process)
         if process.stdout is not None:
             threading.Thread(target=_echo, args=(process.stdout, self.log_path(name), f"{self.name}/{name}"),
                              daemon=True).start()
         return process
 
     @staticmethod
-    def _wait(process: subprocess.Popen[bytes], name: str) -> int:
+    def _wait(process: subprocess.Popen[bytes]) -> int:
         code = process.wait()
+        untrack(process)
         return 128 - code if code < 0 else code  # killed by signal N: a kubelet reports 128 + N
 
     def _patch(self, phase: str, *, initialized: bool = True) -> None:
@@ -223,6 +238,12 @@ class PodRun:
                 podstatus.waiting(c["name"], c.get("image", ""), "PodInitializing")
                 for c in self.spec.get("containers", [])]
         self.context.patch_status(self.name, body)
+
+
+def _start_error(program: str, error: OSError) -> str:
+    if isinstance(error, FileNotFoundError) and "/" not in program:
+        return f'exec: "{program}": executable file not found in $PATH'
+    return f'exec: "{program}": {error.strerror}'
 
 
 def _echo(stream: IO[bytes], log_path: Path, prefix: str) -> None:

@@ -6,9 +6,10 @@ and its termination message file at ``terminationMessagePath`` (default /dev/ter
 process cannot use those root paths, so each is MAPPED to a local file or folder: every argument,
 command word, env value and workingDir that equals a mapped path, starts with it followed by "/", or
 has such a path after its first "=" (``--spec=/etc/distillery/spec/run.yaml``) gets that prefix
-replaced by the local path. A program that opens a hard-coded path without receiving it through an
-argument or env var is NOT mapped (and fails, as /dev/termination-log is not writable).
-"""
+replaced by the local path - except the program (``command[0]``), which is a local path already
+(sys.executable may well lie under a mountPath such as /work). A program that opens a hard-coded
+path without receiving it through an argument or env var is NOT mapped (and fails, as
+/dev/termination-log is not writable)."""
 
 from __future__ import annotations
 
@@ -171,13 +172,14 @@ def container_env(container: Container, pod: Pod, lookup: Lookup, paths: PathMap
 
 
 def container_argv(container: Container, env: Mapping[str, str], paths: PathMap) -> list[str]:
-    """command + args, $(VAR)-expanded with the container's own ``env`` and path-mapped.
-    The test kubelet has no images: a command is required."""
+    """command + args, $(VAR)-expanded with the container's own ``env``; every word but the program
+    path-mapped (the program is a local one: the venv plays the image). A command is required."""
     command = container.get("command") or []
     if not command:
         raise ContainerConfigError(f"container {container['name']!r} has no command: the test kubelet runs "
                                    "command + args as a local process and cannot use an image's entrypoint")
-    return [paths.map_word(expand(word, env)) for word in [*command, *container.get("args", [])]]
+    words = [expand(word, env) for word in [*command, *container.get("args", [])]]
+    return [words[0], *(paths.map_word(word) for word in words[1:])]
 
 
 def output_tail(log: bytes) -> str:

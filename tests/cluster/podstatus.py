@@ -30,8 +30,9 @@ def running(name: str, image: str, started_at: str, restarts: int = 0) -> Status
 
 
 def terminated(name: str, image: str, exit_code: int, message: str, started_at: str, finished_at: str,
-               restarts: int = 0, container_id: str = "") -> Status:
-    state: Status = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
+               restarts: int = 0, container_id: str = "", reason: str = "") -> Status:
+    reason = reason or ("Completed" if exit_code == 0 else "Error")
+    state: Status = {"exitCode": exit_code, "reason": reason,
                      "startedAt": started_at, "finishedAt": finished_at}
     if message:
         state["message"] = message

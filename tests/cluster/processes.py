@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 _LIVE: set[ManagedProcess] = set()
+_CHILDREN: set[subprocess.Popen[bytes]] = set()  # the test kubelet's container processes
 _LIVE_LOCK = threading.Lock()
 
 
@@ -81,9 +82,23 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
+def track(process: subprocess.Popen[bytes]) -> None:
+    """Kill ``process``'s group at interpreter exit if it still runs then (the kubelet's safety net)."""
+    with _LIVE_LOCK:
+        _CHILDREN.add(process)
+
+
+def untrack(process: subprocess.Popen[bytes]) -> None:
+    with _LIVE_LOCK:
+        _CHILDREN.discard(process)
+
+
 @atexit.register
 def _stop_all() -> None:
     with _LIVE_LOCK:
-        live = list(_LIVE)
+        live, children = list(_LIVE), list(_CHILDREN)
+    for child in children:
+        if child.poll() is None:
+            signal_group(child.pid, signal.SIGKILL)
     for process in live:
         process.stop(timeout=5)

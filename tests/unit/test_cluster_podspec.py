@@ -94,6 +94,9 @@ def test_argv_expands_and_maps_and_requires_a_command() -> None:
                  "args": ["--out=$(OUT)", "/dev/termination-log", "$(MISSING)"]}
     assert container_argv(container, {"OUT": "/dev/termination-log"}, paths) == [
         "python", "-m", "job", "--out=/tmp/p/c.termination-log", "/tmp/p/c.termination-log", "$(MISSING)"]
+    local = PathMap.of({"/work": "/tmp/volume"})  # the program is never mapped: it is a local one
+    assert container_argv({"name": "c", "command": ["/work/venv/bin/python", "/work/x"]}, {}, local) == [
+        "/work/venv/bin/python", "/tmp/volume/x"]
     with pytest.raises(ContainerConfigError, match="has no command"):
         container_argv({"name": "c", "args": ["x"]}, {}, paths)
 
