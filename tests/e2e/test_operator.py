@@ -8,8 +8,6 @@ Prometheus is Debian's binary scraping the operator's /metrics.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,12 +24,10 @@ PHASES = ("collect", "curate", "train", "evaluate")
 
 @pytest.fixture
 def setting(
-    kube_cluster, kube_namespace, kube_api, test_kubelet, fake_anthropic, s3_env, tiny_model_dir, monkeypatch
+    kube_cluster, kube_namespace, kube_api, test_kubelet, fake_anthropic, s3_env, tiny_model_dir
 ):
     """Everything a scenario needs, with the secrets in place."""
     create_secrets(k8s.CoreV1Api(kube_api), kube_namespace)
-    # The pods' command, `distillery-job`, is on the image's PATH; here it is beside this Python.
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
     class Setting:
         cluster = kube_cluster
