@@ -85,24 +85,29 @@ def choose_attempt(
     return AttemptChoice(False, **times)
 
 
-def record(status: DistillationRunStatus, now: str) -> AttemptRecord:
+def record(status: DistillationRunStatus, now: str, why: str = "") -> AttemptRecord:
     """The history entry of the attempt `status` describes (superseded when it had not finished)."""
-    outcome: AttemptOutcome = status.phase if finished(status) else "Superseded"  # type: ignore[assignment]
+    done = finished(status)
+    outcome: AttemptOutcome = status.phase if done else "Superseded"  # type: ignore[assignment]
     complete = next((c for c in status.conditions if c.type == "Complete"), None)
+    if done:
+        message = status.message or (complete.message if complete else "")
+    else:
+        message = f"superseded while {status.phase}" + (f": {why}" if why else "")
     return AttemptRecord(
         attempt=status.attempt,
         generation=status.observed_generation,
         outcome=outcome,
-        reason=(complete.reason if complete and finished(status) else "Superseded"),
-        message=(status.message or (complete.message if complete else ""))[:1024],
+        reason=(complete.reason if complete and done else "Superseded"),
+        message=message[:1024],
         start_time=status.start_time,
         completion_time=status.completion_time or now,
         summary=status.summary,
     )
 
 
-def with_history(status: DistillationRunStatus, now: str, limit: int) -> list[AttemptRecord]:
+def with_history(status: DistillationRunStatus, now: str, limit: int, why: str = "") -> list[AttemptRecord]:
     """The history after `status`'s attempt ends: its record first, then the older ones."""
     if status.attempt == 0:
         return list(status.history)
-    return [record(status, now), *status.history][:limit]
+    return [record(status, now, why), *status.history][:limit]

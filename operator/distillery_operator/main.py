@@ -9,6 +9,7 @@ state afresh, so it does not matter which of these woke it up.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import kopf
@@ -27,11 +28,17 @@ ANNOTATION_PREFIX = "operator.distillery.dev"
 
 
 def api_client() -> client.ApiClient:
+    """In a pod: its ServiceAccount; elsewhere: $KUBECONFIG (read now, not at import)."""
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None)
     return client.ApiClient()
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
 @kopf.on.startup()

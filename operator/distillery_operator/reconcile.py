@@ -117,7 +117,8 @@ class Reconciler:
         result = Pass(previous)
         same = previous
         if choice.new:
-            same = self.new_attempt(run, previous, choice.reason, stamp, result)
+            rerun = (meta.get("annotations") or {}).get(ANNOTATION_RERUN)
+            same = self.new_attempt(run, previous, choice.reason, rerun, stamp, result)
         elif choice.schedule_skipped:
             result.events.append((NORMAL, SCHEDULE_SKIPPED, f"attempt {previous.attempt} still running"))
         attempt = same.attempt
@@ -185,7 +186,9 @@ class Reconciler:
         status = previous.model_copy(deep=True)
         if previous.attempt and not attempts.finished(previous):
             self.delete_attempt_jobs(body, previous.attempt)
-            status.history = attempts.with_history(previous, stamp, self.settings.history_limit)
+            status.history = attempts.with_history(
+                previous, stamp, self.settings.history_limit, phases.INVALID_SPEC
+            )
         status.phase = "Failed"
         status.observed_generation = generation
         status.message = f"spec: {message}"
@@ -205,14 +208,19 @@ class Reconciler:
         return Pass(status, events)
 
     def new_attempt(
-        self, run: DistillationRun, previous: DistillationRunStatus, reason: str, stamp: str, result: Pass
+        self,
+        run: DistillationRun,
+        previous: DistillationRunStatus,
+        reason: str,
+        rerun: str | None,
+        stamp: str,
+        result: Pass,
     ) -> DistillationRunStatus:
         """The status a new attempt starts from; the running one (if any) is superseded."""
         if previous.attempt and not attempts.finished(previous):
             result.events.append((NORMAL, SUPERSEDED, f"attempt {previous.attempt} superseded: {reason}"))
-        history = attempts.with_history(previous, stamp, self.settings.history_limit)
+        history = attempts.with_history(previous, stamp, self.settings.history_limit, reason)
         attempt = previous.attempt + 1
-        rerun = run.metadata.annotations.get(ANNOTATION_RERUN)
         self.kube.create_config_map(kopf_adopted(build_spec_config_map(run, attempt), run))
         keep = {record.attempt for record in history} | {attempt}
         self.kube.delete_config_maps(run.namespace, run.name, keep)

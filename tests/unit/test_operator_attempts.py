@@ -60,13 +60,13 @@ def test_schedule_tick_during_a_running_attempt_is_skipped() -> None:
 
 def test_history_records_superseded_and_finished_attempts_and_is_bounded() -> None:
     running = status(attempt=4, start_time="T0", summary=Summary(prompts=5))
-    history = with_history(running, "T9", limit=10)
+    history = with_history(running, "T9", limit=10, why="SpecChanged")
     assert history[0].model_dump(exclude_none=True) == {
         "attempt": 4,
         "generation": 1,
         "outcome": "Superseded",
         "reason": "Superseded",
-        "message": "",
+        "message": "superseded while Training: SpecChanged",
         "start_time": "T0",
         "completion_time": "T9",
         "summary": {"prompts": 5},
