@@ -160,7 +160,9 @@ def train_to_store(
         )
         check_prepared_size(trainer, data.examples, strategy.packing)
         resume = fetch_newest_checkpoint(store, output_dir)
+        cpu_started = time.process_time()
         result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+        train_cpu_seconds = time.process_time() - cpu_started
     finally:
         stop.restore()
     if stop.received is not None:
@@ -189,6 +191,9 @@ def train_to_store(
             "mean_train_loss": float(result.training_loss),
             "eval_loss": eval_loss,
             "train_runtime_seconds": float(result.metrics.get("train_runtime", 0.0)),
+            # CPU time of this process (all its threads) while training: unlike the runtime, it does
+            # not grow when other processes share the cores.
+            "train_cpu_seconds": round(train_cpu_seconds, 2),
             "wall_seconds": round(time.monotonic() - started, 2),
             "peak_memory_bytes": peak_memory_bytes(),
             "base_model": student.base_model,
