@@ -41,6 +41,7 @@ def _manifest(base_model: str, storage_uri: str, base_url: str, held_out: list[s
         training={
             "epochs": 1,
             "batchSize": 2,
+            "gradientAccumulation": 2,  # 16 examples, 4 per optimizer step: 4 steps
             "checkpointEverySteps": 2,
             "logEverySteps": 1,
             "mergeAdapter": True,

@@ -11,6 +11,7 @@ from distillery.errors import TrainingError
 from distillery.fakes.scripted import chat_records, sinc_scatter
 from distillery.train.data import prepare
 from distillery.train.model import load_model, load_tokenizer
+from distillery.train.strategy import TrainStrategy
 from distillery.train.trainer import build_trainer
 from tests.fixtures.models import SHORT_SYSTEM_PROMPT
 
@@ -48,11 +49,14 @@ def test_only_assistant_tokens_carry_labels(tiny_model_dir: Path, tmp_path: Path
     records = chat_records(PROMPTS, sinc_scatter, system_prompt=SHORT_SYSTEM_PROMPT)
     data = prepare(tokenizer, records, [], max_length=512)
     student = _student(tiny_model_dir, packing=packing)
+    # All five examples in one batch: padded rows, or one padding-free packed row.
+    strategy = TrainStrategy(packing, 8, 1, group_by_length=False, attention="sdpa", reason="test")
     trainer = build_trainer(
         load_model(str(tiny_model_dir)),
         tokenizer,
         student,
         tmp_path,
+        strategy,
         train_dataset=data.train,
         eval_dataset=None,
         callbacks=[],

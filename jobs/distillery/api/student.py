@@ -46,7 +46,13 @@ class TrainingSpec(ApiModel):
     batch_size: int = Field(default=2, ge=1, le=4096, description="Per-device batch size.")
     gradient_accumulation: int = Field(default=4, ge=1, le=4096, description="Gradient accumulation steps.")
     max_length: int = Field(default=2048, ge=16, le=131_072, description="Max tokens per example.")
-    packing: bool = Field(default=True, description="Pack examples into full sequences (bfd).")
+    packing: bool | None = Field(
+        default=None,
+        description=(
+            "Pack examples into full sequences (bfd, padding-free). Unset: chosen by the device at run time "
+            "(packed on a GPU with a varlen FlashAttention kernel, else not)."
+        ),
+    )
     scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = Field(
         default="cosine", description="Learning-rate schedule."
     )

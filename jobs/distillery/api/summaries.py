@@ -178,6 +178,9 @@ class TrainSummary(TrainResult):
     method: str | None = None
     merged_uri: str | None = None
     loss_uri: str | None = None
+    packing: bool | None = None
+    strategy: str | None = None
+    train_cpu_seconds: float | None = None
 
 
 class EvaluateSummary(EvaluateResult):

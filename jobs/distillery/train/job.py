@@ -26,6 +26,7 @@ from distillery import layout
 from distillery.context import JobContext
 from distillery.errors import ArtifactNotFound, PhaseInputMissing, TrainingError, TrainingInterrupted
 from distillery.store import ArtifactStore
+from distillery.train.strategy import TrainStrategy, choose_strategy, detect_device
 
 log = logging.getLogger(__name__)
 # transformers 5 warns from inside its own Trainer about a name it renamed; nothing for users to do.
@@ -115,8 +116,12 @@ def train_to_store(
     *,
     endpoint_url: str | None = None,
     region: str | None = None,
+    strategy: TrainStrategy | None = None,
 ) -> dict[str, Any]:
-    """The whole train phase against `store` (the train phase's prefix); usable without a manifest."""
+    """The whole train phase against `store` (the train phase's prefix); usable without a manifest.
+
+    `strategy` (how examples are batched) is chosen from the device unless given (bench/train.py
+    gives the seed's configuration to compare against)."""
     from distillery.train import model as models
     from distillery.train.callbacks import CheckpointSync, ProgressLog, StopOnSignal, fetch_newest_checkpoint
     from distillery.train.data import check_prepared_size, prepare
@@ -136,7 +141,10 @@ def train_to_store(
         data.longest,
         student.training.max_length,
     )
-    model = models.load_model(base_path, method=student.method)
+    if strategy is None:
+        strategy = choose_strategy(student.training, detect_device())
+    log.info("strategy: %s", strategy.describe())
+    model = models.load_model(base_path, method=student.method, attention=strategy.attention)
     output_dir = work_dir / "trainer"
     progress, sync, stop = ProgressLog(), CheckpointSync(store), StopOnSignal()
     try:
@@ -145,13 +153,16 @@ def train_to_store(
             tokenizer,
             student,
             output_dir,
+            strategy,
             train_dataset=data.train,
             eval_dataset=data.validation,
             callbacks=[progress, sync, stop],
         )
-        check_prepared_size(trainer, data.examples, student.training.packing)
+        check_prepared_size(trainer, data.examples, strategy.packing)
         resume = fetch_newest_checkpoint(store, output_dir)
+        cpu_started = time.process_time()
         result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+        train_cpu_seconds = time.process_time() - cpu_started
     finally:
         stop.restore()
     if stop.received is not None:
@@ -180,10 +191,15 @@ def train_to_store(
             "mean_train_loss": float(result.training_loss),
             "eval_loss": eval_loss,
             "train_runtime_seconds": float(result.metrics.get("train_runtime", 0.0)),
+            # CPU time of this process (all its threads) while training: unlike the runtime, it does
+            # not grow when other processes share the cores.
+            "train_cpu_seconds": round(train_cpu_seconds, 2),
             "wall_seconds": round(time.monotonic() - started, 2),
             "peak_memory_bytes": peak_memory_bytes(),
             "base_model": student.base_model,
             "method": student.method,
+            "packing": strategy.packing,
+            "strategy": strategy.describe(),
         },
     )
     log.info(

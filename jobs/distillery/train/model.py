@@ -105,14 +105,15 @@ def load_tokenizer(path: str) -> Any:
     return tokenizer
 
 
-def load_model(path: str, *, method: str = "lora") -> Any:
-    """The base causal LM, 4-bit for QLoRA, bf16 on GPUs that support it, else float32."""
+def load_model(path: str, *, method: str = "lora", attention: str = "sdpa") -> Any:
+    """The base causal LM, 4-bit for QLoRA, bf16 on GPUs that support it, else float32;
+    `attention` is the attn_implementation (a flash_attention_* kernel for padding-free packing)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     quantization = quantization_config(method)
     dtype = torch.bfloat16 if bf16_supported() else torch.float32
-    kwargs: dict[str, Any] = {"dtype": dtype}
+    kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attention}
     if quantization is not None:
         kwargs["quantization_config"] = quantization
     try:

@@ -1,5 +1,6 @@
 """TRL SFTTrainer + PEFT LoRA set up from the spec's hyper-parameters.
 
+Batch size, accumulation and packing come from the device's `TrainStrategy` (see strategy.py).
 Names follow trl 1.16: `processing_class=`, `max_length=`, `packing_strategy="bfd"` (which turns on
 padding-free batching), `activation_checkpointing=` (the old gradient checkpointing switch).
 On CPU, bf16 and activation checkpointing are switched off explicitly: the first errors out there
@@ -14,6 +15,7 @@ from typing import Any
 from distillery.api.spec import StudentSpec
 from distillery.errors import TrainingError
 from distillery.train.model import bf16_supported, cuda_available
+from distillery.train.strategy import TrainStrategy
 
 
 def lora_config(student: StudentSpec) -> Any:
@@ -28,7 +30,9 @@ def lora_config(student: StudentSpec) -> Any:
     )
 
 
-def sft_config(student: StudentSpec, output_dir: Path, *, has_validation: bool) -> Any:
+def sft_config(
+    student: StudentSpec, output_dir: Path, strategy: TrainStrategy, *, has_validation: bool
+) -> Any:
     from trl import SFTConfig
 
     training = student.training
@@ -37,17 +41,18 @@ def sft_config(student: StudentSpec, output_dir: Path, *, has_validation: bool) 
         output_dir=str(output_dir),
         num_train_epochs=training.epochs,
         learning_rate=training.learning_rate,
-        per_device_train_batch_size=training.batch_size,
-        per_device_eval_batch_size=training.batch_size,
-        gradient_accumulation_steps=training.gradient_accumulation,
+        per_device_train_batch_size=strategy.micro_batch_size,
+        per_device_eval_batch_size=strategy.micro_batch_size,
+        gradient_accumulation_steps=strategy.gradient_accumulation,
+        train_sampling_strategy="group_by_length" if strategy.group_by_length else "random",
         lr_scheduler_type=training.scheduler,
         warmup_steps=training.warmup_steps,
         weight_decay=training.weight_decay,
         seed=training.seed,
         max_length=training.max_length,
-        packing=training.packing,
+        packing=strategy.packing,
         packing_strategy="bfd",
-        padding_free=training.packing,
+        padding_free=strategy.packing,
         assistant_only_loss=True,
         activation_checkpointing=training.gradient_checkpointing and on_gpu,
         bf16=on_gpu and bf16_supported(),
@@ -70,6 +75,7 @@ def build_trainer(
     tokenizer: Any,
     student: StudentSpec,
     output_dir: Path,
+    strategy: TrainStrategy,
     *,
     train_dataset: Any,
     eval_dataset: Any | None,
@@ -81,7 +87,7 @@ def build_trainer(
     try:
         trainer = SFTTrainer(
             model=model,
-            args=sft_config(student, output_dir, has_validation=eval_dataset is not None),
+            args=sft_config(student, output_dir, strategy, has_validation=eval_dataset is not None),
             train_dataset=train_dataset,
             eval_dataset=eval_dataset,
             processing_class=tokenizer,
