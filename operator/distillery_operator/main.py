@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from typing import Any
 
 import kopf
@@ -49,6 +50,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     if not SETTINGS.standalone:
         settings.peering.name = SETTINGS.peering
         settings.peering.mandatory = True
+        # Replicas of equal priority would all act: each takes a random one, the highest acts.
+        settings.peering.priority = random.randint(1, 1_000_000)
     settings.posting.level = logging.WARNING
     settings.execution.max_workers = 8
     metrics = Metrics()
