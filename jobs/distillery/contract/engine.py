@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from distillery.api.spec import OutputSpec
-from distillery.contract.cel_rules import CompiledRule, cel_activation
+from distillery.contract.cel_rules import CompiledRule, RuleEnvironment
 from distillery.contract.labels import LabelMatcher
 from distillery.contract.parsing import Parsed, parse_json, parse_text
 from distillery.contract.results import ContractResult, RuleResult
@@ -20,7 +20,10 @@ class Contract:
         self.format = output_spec.format
         schema = output_spec.json_schema
         self._validator = compile_schema(schema) if schema is not None else None
-        self._rules = [CompiledRule(rule.name, rule.expression, rule.message) for rule in output_spec.rules]
+        self._environment = RuleEnvironment(output_spec.format, schema)
+        self._rules = [
+            CompiledRule(rule.name, rule.expression, rule.message, self._environment) for rule in output_spec.rules
+        ]
         self._labels = LabelMatcher(output_spec.labels) if output_spec.format == "label" else None
 
     @property
@@ -56,7 +59,7 @@ class Contract:
         if not self._rules:
             return []
         try:
-            activation = cel_activation(value, prompt)
+            activation = self._environment.activation(value, prompt)
         except (ValueError, TypeError) as error:
             reason = f"output cannot be given to CEL: {error}"
             return [rule.failed_without_evaluation(reason) for rule in self._rules]
