@@ -81,7 +81,8 @@ def test_integer_beyond_64_bits_fails_the_rules_that_read_it() -> None:
 
 def test_bad_cel_syntax_raises_contract_error_naming_the_rule() -> None:
     with pytest.raises(
-        ContractError, match=r"rule 'six-bands': CEL syntax error at line 1, column 27: missing '\)' at '<EOF>'"
+        ContractError,
+        match=r"rule 'six-bands': CEL syntax error at line 1, column 27: missing '\)' at '<EOF>'",
     ):
         json_contract(("six-bands", "size(output.fragments == 6"))
 
@@ -93,7 +94,9 @@ def test_compile_rule_checks_one_expression() -> None:
 
 
 def test_unknown_function_and_variable_are_caught_at_compile_time() -> None:
-    with pytest.raises(ContractError, match=r"rule 'r': .*undeclared reference to 'chrAt' \(an unknown function"):
+    with pytest.raises(
+        ContractError, match=r"rule 'r': .*undeclared reference to 'chrAt' \(an unknown function"
+    ):
         compile_rule("output.chrAt(0) == 'a'", name="r")
     with pytest.raises(ContractError, match=r"rule 'r': .*undeclared reference to 'ouput.x'"):
         compile_rule("ouput.x == 1", name="r")
@@ -161,3 +164,19 @@ def test_explicit_schema_draft_is_honoured() -> None:
     draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]}
 
     assert json_contract(schema=draft7).check("[1]").schema_errors == ["$[0]: 1 is not of type 'string'"]
+
+
+def test_one_pass_and_per_rule_evaluation_agree() -> None:
+    rules = (
+        ("commented", "output.n > 0 // a comment ends the line"),
+        ("errors", "output.items[3] == 1"),
+        ("false", "output.n == 2"),
+    )
+    contract = json_contract(*rules)
+    alone = [json_contract(rule) for rule in rules]
+
+    for completion in ('{"n": 1, "items": [1]}', '{"n": 2, "items": [0, 0, 0, 1]}'):
+        together = contract.check(completion).rules
+        assert together == [one.check(completion).rules[0] for one in alone]
+    assert contract.check('{"n": 2, "items": [0, 0, 0, 1]}').passed
+    assert [rule.passed for rule in contract.check('{"n": 1, "items": [1]}').rules] == [True, False, False]

@@ -32,8 +32,14 @@ def check(expression: str, schema: dict[str, Any] | None = CLOSED, output_format
     "expression,problem",
     [
         ("output.fragmnts.size() == 6", r"undefined field 'fragmnts' \(not a property of output\)"),
-        ("output.fragments[0].txt == ''", r"undefined field 'txt' \(not a property of output.fragments\[\]\)"),
-        ("size(output.fragments) + 'a' == 1", r"no matching overload for '_\+_' applied to '\(int, string\)'"),
+        (
+            "output.fragments[0].txt == ''",
+            r"undefined field 'txt' \(not a property of output.fragments\[\]\)",
+        ),
+        (
+            "size(output.fragments) + 'a' == 1",
+            r"no matching overload for '_\+_' applied to '\(int, string\)'",
+        ),
         ("1 + 'a' == 2", r"no matching overload for '_\+_' applied to '\(int, string\)'"),
         ("frobnicate(output) == 1", r"undeclared reference to 'frobnicate' \(an unknown function"),
         ("output.fragments[0].n == 1.0", r"no matching overload for '_==_' applied to '\(int, double\)'"),
@@ -81,7 +87,9 @@ def test_text_output_is_a_string() -> None:
 
 
 def test_wrong_typed_field_use() -> None:
-    with pytest.raises(ContractError, match=r"no matching overload for 'startsWith' applied to '\(int, string\)'"):
+    with pytest.raises(
+        ContractError, match=r"no matching overload for 'startsWith' applied to '\(int, string\)'"
+    ):
         check("output.count.startsWith('1')")
     with pytest.raises(ContractError, match=r"no matching overload for '_\+_' applied to '\(string, int\)'"):
         check("output.tags[0] + 1 == 'x'")

@@ -23,7 +23,9 @@ from distillery.contract.cel_types import Kind, SchemaTypes
 
 _ERROR_LINE = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
 _UNDEFINED_FIELD = re.compile(r"undefined field '(\w+)' not found in struct '([\w.]+)'")
-_CROSS_NUMERIC = re.compile(r"no matching overload for '_(?:<|<=|>|>=)_' applied to '\((int|uint|double), (int|uint|double)\)'")
+_CROSS_NUMERIC = re.compile(
+    r"no matching overload for '_(?:<|<=|>|>=)_' applied to '\((int|uint|double), (int|uint|double)\)'"
+)
 KindsFn = Callable[[SchemaTypes], Mapping[str, Kind]]
 
 
@@ -40,8 +42,10 @@ def extensions() -> list[cel.CelExtensionBase]:
     return [ext_strings.ExtStrings(), ext_math.ExtMath()]
 
 
-def new_env(variables: Mapping[str, cel.Type], pool: Any = None) -> cel.Env:
-    return cel.NewEnv(pool, variables=dict(variables), extensions=extensions())
+def new_env(
+    variables: Mapping[str, cel.Type], pool: Any = None, extra: list[cel.CelExtensionBase] | None = None
+) -> cel.Env:
+    return cel.NewEnv(pool, variables=dict(variables), extensions=extensions() + (extra or []))
 
 
 class TypedScope:
@@ -61,7 +65,9 @@ class TypedScope:
             if not all(_CROSS_NUMERIC.search(problem) for problem in error.problems):
                 raise
             if self._lenient is None:
-                self._lenient = _Scope(self._kinds, SchemaTypes(structural=self._structural, numbers_dyn=True))
+                self._lenient = _Scope(
+                    self._kinds, SchemaTypes(structural=self._structural, numbers_dyn=True)
+                )
             return self._lenient.check(expression)
 
 
@@ -91,8 +97,10 @@ def readable_problems(status: str, expression: str, readable: Mapping[str, str])
         line, column, message = int(match.group(1)), int(match.group(2)), match.group(3)
         message = message.replace(" (in container '')", "").removesuffix(" [INVALID_ARGUMENT]")
         message = _UNDEFINED_FIELD.sub(
-            lambda found: f"undefined field '{found.group(1)}' (not a property of "
-            f"{readable.get(found.group(2), found.group(2))})",
+            lambda found: (
+                f"undefined field '{found.group(1)}' (not a property of "
+                f"{readable.get(found.group(2), found.group(2))})"
+            ),
             message,
         )
         if message.startswith("undeclared reference to"):

@@ -30,6 +30,7 @@ from distillery.contract.cel_check import (
     returns_bool,
     type_name,
 )
+from distillery.contract.cel_regex import regex_extension, with_cached_matches
 from distillery.contract.cel_types import Kind, SchemaTypes
 from distillery.contract.results import RuleResult
 from distillery.errors import ContractError
@@ -43,8 +44,12 @@ class RuleEnvironment:
     """Where the rules of one output contract compile: typed for checking, dynamic for evaluation."""
 
     def __init__(self, output_format: str = "json", json_schema: dict[str, Any] | None = None) -> None:
-        output_type = cel.Type.DYN if output_format == "json" else cel.Type.STRING
-        self.env = new_env({"output": output_type, "input": cel.Type.STRING})
+        variables = {
+            "output": cel.Type.DYN if output_format == "json" else cel.Type.STRING,
+            "input": cel.Type.STRING,
+        }
+        self.env = new_env(variables, extra=[regex_extension()])
+        self._check_env = new_env(variables)
         self._scope: TypedScope | None = None
         if output_format == "json" and json_schema is not None:
             self._scope = TypedScope(lambda types: _variables(types, json_schema), structural=False)
@@ -52,14 +57,21 @@ class RuleEnvironment:
     def compile(self, name: str, expression: str) -> Any:
         """The runnable program; ContractError naming the rule when it does not type-check."""
         try:
-            result_type = self._scope.check(expression) if self._scope else None
-            program = compile_checked(self.env, expression)
-            result_type = result_type or program.return_type()
+            if self._scope is not None:
+                result_type = self._scope.check(expression)
+            else:
+                result_type = compile_checked(self._check_env, expression).return_type()
+            program = compile_checked(self.env, with_cached_matches(expression))
         except CelCheckError as error:
             raise ContractError(f"rule '{name}': {'; '.join(error.problems)}") from error
         if not returns_bool(result_type):
             raise ContractError(f"rule '{name}': returns {type_name(result_type)}, not a bool")
         return program
+
+    def compile_all(self, expressions: list[str]) -> Any:
+        """One program listing every rule's result (rules that each compiled alone)."""
+        listed = ", ".join(f"({expression}\n)" for expression in expressions)  # "\n": ends a // comment
+        return compile_checked(self.env, with_cached_matches(f"[{listed}]"))
 
     def activation(self, value: Any, prompt: str | None) -> Any:
         """The variables of one completion; ValueError/TypeError when `value` cannot be a CEL value."""
@@ -98,7 +110,11 @@ class CompiledRule:
     """One named rule, compiled at construction and evaluated many times."""
 
     def __init__(
-        self, name: str, expression: str, message: str | None = None, environment: RuleEnvironment | None = None
+        self,
+        name: str,
+        expression: str,
+        message: str | None = None,
+        environment: RuleEnvironment | None = None,
     ) -> None:
         self.name = name
         self.expression = expression
@@ -108,17 +124,41 @@ class CompiledRule:
     def evaluate(self, activation: Any) -> RuleResult:
         value = self._program.eval(activation)
         result = value.value()
-        if result is True:
-            return RuleResult(self.name, True)
-        if result is False:
-            return self._failed(self.message or f"expression is false: {self.expression}")
+        if result is True or result is False:
+            return self.verdict(result)
         kind = value.type()
         if kind == cel.Type.ERROR:
             return self._failed(f"evaluation error: {describe_eval_error(str(result))}")
         return self._failed(f"returned {type_name(kind)} {_shown(value.plain_value())}, not a bool")
+
+    def verdict(self, passed: bool) -> RuleResult:
+        if passed:
+            return RuleResult(self.name, True)
+        return self._failed(self.message or f"expression is false: {self.expression}")
 
     def failed_without_evaluation(self, reason: str) -> RuleResult:
         return self._failed(reason)
 
     def _failed(self, message: str) -> RuleResult:
         return RuleResult(self.name, False, message)
+
+
+class RuleSet:
+    """A contract's rules, evaluated in one pass when every rule gives a bool.
+
+    One program lists all results (one call into cel-cpp instead of one per rule); when any rule
+    errors or returns a non-bool, each rule is evaluated on its own so its message is its own.
+    """
+
+    def __init__(self, rules: list[CompiledRule], environment: RuleEnvironment) -> None:
+        self.rules = rules
+        self._all = environment.compile_all([rule.expression for rule in rules]) if len(rules) > 1 else None
+
+    def evaluate(self, activation: Any) -> list[RuleResult]:
+        if self._all is not None:
+            verdicts = self._all.eval(activation).plain_value()
+            if isinstance(verdicts, list) and all(
+                verdict is True or verdict is False for verdict in verdicts
+            ):
+                return [rule.verdict(verdict) for rule, verdict in zip(self.rules, verdicts, strict=True)]
+        return [rule.evaluate(activation) for rule in self.rules]

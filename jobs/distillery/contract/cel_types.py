@@ -104,7 +104,9 @@ class SchemaTypes:
         if kind in _SCALARS:
             if kind in ("integer", "number") and self.numbers_dyn:
                 return DYN
-            return Kind("wrapper", f"google.protobuf.{_SCALARS[kind][2]}") if nullable else Kind("scalar", kind)
+            return (
+                Kind("wrapper", f"google.protobuf.{_SCALARS[kind][2]}") if nullable else Kind("scalar", kind)
+            )
         if nullable:
             return DYN
         if kind == "array":
@@ -161,7 +163,9 @@ class SchemaTypes:
                 # protobuf insists on the entry's name: the field's name in CamelCase + "Entry"
                 entry = message.nested_type.add(name=_camel(name) + "Entry")
                 entry.options.map_entry = True
-                entry.field.add(name="key", number=1, label=FieldProto.LABEL_OPTIONAL, type=FieldProto.TYPE_STRING)
+                entry.field.add(
+                    name="key", number=1, label=FieldProto.LABEL_OPTIONAL, type=FieldProto.TYPE_STRING
+                )
                 value = entry.field.add(name="value", number=2, label=FieldProto.LABEL_OPTIONAL)
                 _set_field_type(value, _storable(kind.element or DYN))
                 field.label = FieldProto.LABEL_REPEATED
