@@ -37,7 +37,8 @@ def re2_matches(text: str, pattern: str) -> bool:
     compiled = _compiled(pattern)
     if isinstance(compiled, str):
         raise ValueError(compiled)
-    return compiled.search(text) is not None
+    # UTF-8 bytes: the same match (the pattern is UTF-8 RE2), without decoding the match's offsets
+    return compiled.search(text.encode("utf-8", "surrogatepass")) is not None
 
 
 def regex_extension() -> cel.CelExtension:
