@@ -11,7 +11,8 @@ from bench.legacy.curate import legacy_curate_records
 from bench.legacy.dedupe import near_duplicates as legacy_near_duplicates
 from distillery.contract import Contract
 from distillery.contract.sinc import sinc_output_spec
-from distillery.curate.dedupe import near_duplicates
+from distillery.curate import shingling
+from distillery.curate.dedupe import near_duplicates, shingles
 from distillery.curate.pipeline import curate_records
 from distillery.fakes.synthetic import synthetic_text_records
 
@@ -47,3 +48,18 @@ def test_sinc_contract_verdicts_are_unchanged() -> None:
 
     assert verdicts == [previous.check(text, prompt=prompt).failures for prompt, text in pairs]
     assert sum(1 for failures in verdicts if failures) >= 25  # the broken fifth, and then some
+
+
+def test_shingle_hashes_are_those_of_hashing_each_shingle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shingling, "CHUNK_TEXTS", 97)  # several chunks, the digest table reused
+    texts = [record["completion"] or "" for record in synthetic_text_records(300, seed=9)]
+    texts += ["", "one", "Two  words", "A\tb\u00a0C d", "Straße STRASSE x y", "x x x x", "a b a b a b"]
+
+    flat, counts = shingling.ShingleHasher().hash_texts(texts)
+
+    assert counts.sum() == len(flat)
+    position = 0
+    for text, count in zip(texts, counts, strict=True):
+        expected = sorted(shingling.digest(shingle) for shingle in shingles(text))
+        assert sorted(int(value) for value in flat[position : position + count]) == expected, text
+        position += count

@@ -5,14 +5,15 @@ of the completions' word 3-gram shingles at or above the threshold, found with M
 (64 deterministic hash functions, 16 bands of 4 rows) and confirmed exactly. Label outputs are only
 deduplicated exactly: two prompts answered with the same label are not duplicates.
 
-At scale (100k completions): shingles are hashed once (blake2b, 8 bytes) into one flat array;
-signatures are computed for all texts at once, in chunks; each band's buckets are found by
+At scale (100k completions): shingles are hashed into one flat array (shingling.py: word ids,
+numpy 3-gram keys, each distinct shingle hashed once); signatures are computed for all texts at
+once, in chunks; each band's buckets are found by
 sorting, not by a dict per text. A text is then compared, in index order, with the earlier kept
 texts that share a bucket, after a vectorised pre-filter: a candidate agreeing on fewer MinHash
 values than a pair at the threshold would, by more than 6 standard deviations, is dropped (a pair
 at or above the threshold is dropped with probability below 1e-9, so results equal those of the
 text-by-text loop this replaced). Memory: 8 bytes per shingle, 512 bytes of signature and 128 of
-bucket entries per text, and a bounded cache of shingle digests.
+bucket entries per text, and a bounded table of shingle digests.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ import hashlib
 
 import numpy as np
 
+from distillery.curate.shingling import ShingleHasher
+
 SHINGLE_WORDS = 3
 PERMUTATIONS = 64
 BANDS = 16  # 16 bands x 4 rows: pairs with Jaccard >= ~0.5 become candidates
 ROWS = PERMUTATIONS // BANDS
 AGREEMENT_SIGMAS = 6.0  # see the module docstring
 CHUNK_SHINGLES = 1 << 21  # signatures are computed this many shingles at a time
-MAX_CACHED_DIGESTS = 1 << 18  # shingles repeat across answers; the cache is emptied when full
-_DIGESTS: dict[str, bytes] = {}
 _MASKS = np.random.default_rng(20240601).integers(1, 2**63 - 1, size=PERMUTATIONS, dtype=np.uint64)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
@@ -47,19 +48,6 @@ def shingles(text: str) -> set[str]:
 
 def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
-
-
-def shingle_digests(text: str) -> bytes:
-    """The 8-byte blake2b digests of the text's distinct shingles, concatenated."""
-    if len(_DIGESTS) > MAX_CACHED_DIGESTS:
-        _DIGESTS.clear()
-    digests = []
-    for shingle in shingles(text):
-        digest = _DIGESTS.get(shingle)
-        if digest is None:
-            digest = _DIGESTS[shingle] = hashlib.blake2b(shingle.encode(), digest_size=8).digest()
-        digests.append(digest)
-    return b"".join(digests)
 
 
 def signatures(hashes: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -154,22 +142,13 @@ def min_agreement_for(threshold: float) -> int:
 def near_duplicates(texts: list[str], threshold: float, skip: set[int] | None = None) -> dict[int, int]:
     """index -> index of an earlier kept text at least `threshold` similar."""
     skip = skip or set()
-    # One flat array of every text's shingle hashes (8 bytes per shingle), texts without any left out.
-    digests = bytearray()
-    present: list[int] = []  # the index in `texts` of each text that has shingles
-    sizes: list[int] = []
-    for index, text in enumerate(texts):
-        if index in skip:
-            continue
-        text_digests = shingle_digests(text)
-        if text_digests:
-            present.append(index)
-            sizes.append(len(text_digests) // 8)
-            digests += text_digests
-    if not present:
+    considered = [index for index in range(len(texts)) if index not in skip]
+    flat, counts = ShingleHasher().hash_texts([texts[index] for index in considered])
+    has_shingles = counts > 0
+    if not has_shingles.any():
         return {}
-    flat = np.frombuffer(digests, dtype="<u8")
-    lengths = np.array(sizes, dtype=np.int64)
+    present = [considered[position] for position in np.flatnonzero(has_shingles)]  # index in `texts`
+    lengths = counts[has_shingles]
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     signature = signatures(flat, starts)
     buckets = _Buckets(signature)
