@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--baseline-records", type=int, default=500)
     args = parser.parse_args()
+    print(f"load average (1 min) at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     pairs = completions(args.records)
     spec = sinc_output_spec()
     ours, previous = Contract(spec), LegacyContract(spec)
@@ -84,6 +86,7 @@ def main() -> None:
     differing = sum(a != b for a, b in zip(failures, base_failures, strict=False))
     print(f"same failure reasons on {len(baseline_pairs) - differing}/{len(baseline_pairs)} records")
     print(f"target >= 2,000 records/s: {'met' if rate >= 2000 else 'MISSED'}")
+    print(f"load average (1 min) at end: {os.getloadavg()[0]:.1f}")
     print(f"ratio {rate / base_rate:.1f}")
 
 
