@@ -108,6 +108,7 @@ def test_every_cel_validation_type_checks_against_its_schema():
             "undefined field 'namespace' (not a property of self.metadata)",
         ),
         ("spec.student", "self.method", "returns string, not a bool"),
+        ("spec.student", "math.greatest(1, 2) == 2", "undeclared reference to 'math"),  # not in Kubernetes
     ],
 )
 def test_a_wrong_cel_validation_in_the_crd_is_caught(path: str, rule: str, problem: str):

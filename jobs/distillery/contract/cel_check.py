@@ -37,19 +37,27 @@ class CelCheckError(ValueError):
         self.problems = problems
 
 
-def extensions() -> list[cel.CelExtensionBase]:
-    """The libraries beyond core CEL: cel-go's strings extension (also in Kubernetes) and math."""
-    return [ext_strings.ExtStrings(), ext_math.ExtMath()]
+def extensions(*, kubernetes: bool = False) -> list[cel.CelExtensionBase]:
+    """The libraries beyond core CEL: cel-go's strings extension (Kubernetes has it), and math for rules."""
+    return [ext_strings.ExtStrings()] if kubernetes else [ext_strings.ExtStrings(), ext_math.ExtMath()]
 
 
 def new_env(
-    variables: Mapping[str, cel.Type], pool: Any = None, extra: list[cel.CelExtensionBase] | None = None
+    variables: Mapping[str, cel.Type],
+    pool: Any = None,
+    extra: list[cel.CelExtensionBase] | None = None,
+    *,
+    kubernetes: bool = False,
 ) -> cel.Env:
-    return cel.NewEnv(pool, variables=dict(variables), extensions=extensions() + (extra or []))
+    libraries = extensions(kubernetes=kubernetes) + (extra or [])
+    return cel.NewEnv(pool, variables=dict(variables), extensions=libraries)
 
 
 class TypedScope:
-    """Variables typed by `kinds(types)`; compiles expressions, retrying lenient on int/double mixes."""
+    """Variables typed by `kinds(types)`; compiles expressions, retrying lenient on int/double mixes.
+
+    `structural=True` is the kube-apiserver's view: structural OpenAPI types, strings extension only.
+    """
 
     def __init__(self, kinds: KindsFn, *, structural: bool) -> None:
         self._strict = _Scope(kinds, SchemaTypes(structural=structural))
@@ -75,7 +83,8 @@ class _Scope:
     def __init__(self, kinds: KindsFn, types: SchemaTypes) -> None:
         declared = kinds(types)
         self.types = types
-        self.env = new_env({name: kind.cel_type() for name, kind in declared.items()}, types.pool())
+        variables = {name: kind.cel_type() for name, kind in declared.items()}
+        self.env = new_env(variables, types.pool(), kubernetes=types.structural)
 
     def check(self, expression: str) -> cel.Type:
         return compile_checked(self.env, expression, self.types.readable).return_type()
