@@ -93,3 +93,32 @@ def test_wrong_typed_field_use() -> None:
         check("output.count.startsWith('1')")
     with pytest.raises(ContractError, match=r"no matching overload for '_\+_' applied to '\(string, int\)'"):
         check("output.tags[0] + 1 == 'x'")
+
+
+def test_awkward_property_names_and_shapes_still_type() -> None:
+    closed = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "foo_bar": {"type": "string"},
+            "fooBar": {"type": "string"},  # the same JSON name as foo_bar for protobuf
+            "m": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}},
+            "M": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "grid": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+            "maybe": {"type": ["object", "null"], "properties": {"a": {"type": "string"}}},
+        },
+    }
+    for expression in (
+        "output.foo_bar == output.fooBar",
+        "output.m['k'].size() > 0 && output.M['k'] > 0",
+        "output.grid[0][0] == 'x'",
+        "output.maybe == null || output.maybe.a == 'x'",
+    ):
+        check(expression, closed)
+    with pytest.raises(ContractError, match=r"undefined field 'nope' \(not a property of output\)"):
+        check("output.nope == 1", closed)
+    with pytest.raises(ContractError, match=r"no matching overload for '_\+_' applied to '\(string, int\)'"):
+        check("output.fooBar + 1 == 2", closed)
+    # a property name CEL cannot spell leaves the object open (a map): nothing is rejected for it
+    dashed = {**closed, "properties": {**closed["properties"], "with-dash": {"type": "string"}}}
+    check("output['with-dash'] == 'x' && output.anything == 1", dashed)
