@@ -44,30 +44,25 @@ class ShingleHasher:
             return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
         return np.concatenate(flats), np.concatenate(counts)
 
-    def _ids(self, words: list[str]) -> list[int | None]:
-        ids = list(map(self.vocabulary.get, words))  # most words are known: one C-level pass
-        if None in ids:
-            for position, found in enumerate(ids):
-                if found is None:
-                    word = words[position]
-                    found = self.vocabulary.get(word)  # an earlier position may have added it
-                    if found is None:
-                        found = self.vocabulary[word] = len(self.words)
-                        self.words.append(word)
-                    ids[position] = found
-        return ids
+    def _ids(self, words: list[str]) -> list[int]:
+        """Each word's id; new words get the next ids (in no particular order: ids are only names)."""
+        for word in set(words).difference(self.vocabulary):
+            self.vocabulary[word] = len(self.words)
+            self.words.append(word)
+        return list(map(self.vocabulary.__getitem__, words))
 
     def _chunk(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        ids: list[int | None] = []
+        chunk_words: list[str] = []
         lengths = np.zeros(len(texts), dtype=np.int64)
         short: dict[int, int] = {}  # text -> the digest of its one shingle (one or two words)
         for index, text in enumerate(texts):
             words = text.casefold().split()
             if len(words) >= 3:
-                ids.extend(self._ids(words))
+                chunk_words += words
                 lengths[index] = len(words)
             elif words:
                 short[index] = digest(" ".join(words))
+        ids = self._ids(chunk_words)
         if len(self.words) >= 1 << ID_BITS:
             raise ValueError(f"more than {1 << ID_BITS} distinct words: too many for 63-bit shingle keys")
         word_ids = np.array(ids, dtype=np.uint64)
