@@ -67,6 +67,7 @@ def child(count: int) -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "input_rss_mb": input_mb,
         "peak_rss_mb": peak_mb,
         "summary": curated.summary,
