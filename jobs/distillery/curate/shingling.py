@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 ID_BITS = 21  # three word ids in one 63-bit key: up to 2,097,152 distinct words
-CHUNK_TEXTS = 20_000
+CHUNK_TEXTS = 10_000  # bounds the numpy temporaries (~80 MB per chunk of answers this long)
 MAX_TABLE = 1 << 22  # digests kept across chunks (8 + 8 bytes each)
 
 
