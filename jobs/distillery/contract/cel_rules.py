@@ -3,7 +3,7 @@
 Variables: `output` (the parsed output: JSON value, text or label) and `input` (the prompt, "" when
 unknown). The dialect is standard CEL (cel-spec) with cel-go's strings extension (lowerAscii,
 upperAscii, trim, split, join, replace, indexOf, lastIndexOf, substring, charAt, format, quote,
-reverse) and math extension (math.greatest, math.least, ...): what cel-go and Kubernetes offer.
+reverse; Kubernetes has it too) and math extension (math.greatest, math.least, ...).
 
 Type-checking: a JSON output is typed from `jsonSchema` when there is one (see cel_types: closed
 objects are checked field by field, the rest is dyn), text and label outputs are strings, `input`
@@ -152,7 +152,12 @@ class RuleSet:
 
     def __init__(self, rules: list[CompiledRule], environment: RuleEnvironment) -> None:
         self.rules = rules
-        self._all = environment.compile_all([rule.expression for rule in rules]) if len(rules) > 1 else None
+        self._all = None
+        if len(rules) > 1:
+            try:
+                self._all = environment.compile_all([rule.expression for rule in rules])
+            except CelCheckError:  # rules that compile alone always list together; if not, one by one
+                self._all = None
 
     def evaluate(self, activation: Any) -> list[RuleResult]:
         if self._all is not None:
