@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import celpy
 import jsonschema
 import pytest
 import yaml
+from cel_expr_python import cel
 
-from distillery.api.crd import CRD_FILENAME, build_crd, crd_schema, render_crd
+from distillery.api import crd as crd_module
+from distillery.api.crd import CRD_FILENAME, CrdGenerationError, build_crd, crd_schema, render_crd
+from distillery.api.crd_cel import validation_problems
+from distillery.contract.cel_check import new_env
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
@@ -88,9 +91,47 @@ def _rules() -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("path,rule", _rules())
-def test_every_cel_validation_compiles(path: str, rule: str):
-    celpy.Environment().compile(rule)
+def test_every_cel_validation_type_checks_against_its_schema():
+    assert len(_rules()) >= 6
+    assert validation_problems(crd_schema()) == []
+
+
+@pytest.mark.parametrize(
+    "path,rule,problem",
+    [
+        (
+            "spec.teacher",
+            "self.provdier == 'anthropic'",
+            "undefined field 'provdier' (not a property of self",
+        ),
+        ("spec.student", "1 + 'a' == 2", "found no matching overload for '_+_' applied to '(int, string)'"),
+        ("spec.student", "self.method.frob()", "undeclared reference to 'frob' (an unknown function"),
+        ("spec.evaluation.gates[]", "self.min + 'x' == 1", "applied to '(double, string)'"),
+        (
+            "",
+            "self.metadata.namespace == 'x'",
+            "undefined field 'namespace' (not a property of self.metadata)",
+        ),
+        ("spec.student", "self.method", "returns string, not a bool"),
+        ("spec.student", "math.greatest(1, 2) == 2", "undeclared reference to 'math"),  # not in Kubernetes
+    ],
+)
+def test_a_wrong_cel_validation_in_the_crd_is_caught(path: str, rule: str, problem: str):
+    schema = copy.deepcopy(crd_schema())
+    node = dict(_walk(schema))[path]
+    node.setdefault("x-kubernetes-validations", []).append({"rule": rule, "message": "m"})
+    problems = validation_problems(schema)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{path or '<root>'}: rule {rule!r}: ")
+    assert problem in problems[0]
+
+
+def test_crd_generation_refuses_a_rule_that_does_not_type_check(monkeypatch: pytest.MonkeyPatch):
+    schema = copy.deepcopy(crd_schema())
+    schema["x-kubernetes-validations"].append({"rule": "self.spec.techer.model != ''", "message": "m"})
+    monkeypatch.setattr(crd_module, "crd_schema", lambda: schema)
+    with pytest.raises(CrdGenerationError, match=r"undefined field 'techer'"):
+        build_crd()
 
 
 def test_there_are_cel_validations_for_cross_field_rules():
@@ -109,10 +150,10 @@ def _strict(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _evaluate_cel(schema: dict[str, Any], value: Any, path: str = "") -> Iterator[str]:
-    env = celpy.Environment()
+    env = new_env({"self": cel.Type.DYN})
     for rule in schema.get("x-kubernetes-validations", []):
-        result = env.program(env.compile(rule["rule"])).evaluate({"self": celpy.json_to_cel(value)})
-        if not bool(result):
+        result = env.compile(rule["rule"]).eval(data={"self": value}).value()
+        if result is not True:
             yield f"{path}: {rule['message']}"
     if isinstance(value, dict):
         for name, child in (schema.get("properties") or {}).items():

@@ -172,6 +172,24 @@ BAD_MANIFESTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "spec.student.resources.memory: must match",
     ),
     ("inline-not-a-list", _set("spec.prompts.sources.0.inline", "hi"), "spec.prompts.sources[0].inline:"),
+    (
+        "rule-unknown-field",
+        _set("spec.task.output.rules.0.expression", "size(output.fragmnts) == 6"),
+        "spec.task.output.rules[0].expression: invalid CEL (rule 'six-bands': at line 1, column 12 "
+        "(near '.fragmnts) == 6'): undefined field 'fragmnts' (not a property of output))",
+    ),
+    (
+        "rule-unknown-function",
+        _set("spec.task.output.rules.1.expression", "output.fragments.count() == 6"),
+        "spec.task.output.rules[1].expression: invalid CEL (rule 'band-order': at line 1, column 23 "
+        "(near '() == 6'): undeclared reference to 'count' (an unknown function or variable))",
+    ),
+    (
+        "rule-int-plus-string",
+        _set("spec.task.output.rules.2.expression", "1 + 'a' == output.T"),
+        "spec.task.output.rules[2].expression: invalid CEL (rule 'constraints-longest': at line 1, column 3 "
+        "(near \"+ 'a' == output.T\"): found no matching overload for '_+_' applied to '(int, string)')",
+    ),
 ]
 
 
@@ -237,3 +255,31 @@ def test_defaults_come_from_the_seeds():
     assert len(run.spec.student.lora.target_modules) == 7
     assert (training.epochs, training.learning_rate, training.batch_size) == (3, 2e-4, 2)
     assert (training.gradient_accumulation, training.scheduler, training.warmup_steps) == (4, "cosine", 5)
+
+
+def test_rules_are_checked_against_the_users_json_schema(tmp_path: Path):
+    document = _base()
+    document["spec"]["task"]["output"]["rules"][0]["expression"] = "output.T.size() > 0 && output.extra == 1"
+    problems = validate_document(document, "x").problems
+    assert problems == [
+        "spec.task.output.rules[0].expression: invalid CEL (rule 'six-bands': at line 1, column 30 "
+        "(near '.extra == 1'): undefined field 'extra' (not a property of output))"
+    ]
+    # the same rule without a schema: output is dyn, any field may be there
+    del document["spec"]["task"]["output"]["jsonSchema"]
+    assert validate_document(document, "x").problems == []
+
+
+def test_a_crd_document_gets_its_cel_validations_type_checked(tmp_path: Path):
+    crd = yaml.safe_load((ROOT / "crds" / "distillationruns.distillery.dev.yaml").read_text(encoding="utf-8"))
+    path = tmp_path / "crd.yaml"
+    path.write_text(yaml.safe_dump(crd), encoding="utf-8")
+    assert [report.problems for report in validate_file(path)] == [[]]
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    schema["x-kubernetes-validations"].append({"rule": "self.spec.teacher.modle != ''", "message": "m"})
+    path.write_text(yaml.safe_dump(crd), encoding="utf-8")
+    (report,) = validate_file(path)
+    assert report.problems == [
+        "version v1alpha1: <root>: rule \"self.spec.teacher.modle != ''\": at line 1, column 18 "
+        "(near \".modle != ''\"): undefined field 'modle' (not a property of self.spec.teacher)"
+    ]

@@ -6,6 +6,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from distillery.api.spec import CurationSpec, TaskSpec
 from distillery.curate.judge import Verdict, parse_verdict
 from distillery.curate.pipeline import curate_records
@@ -172,3 +174,19 @@ def test_summary_has_seed_002_diversity_metrics() -> None:
     assert diversity["count"] == 2
     assert diversity["vocabulary_size"] > 0 and diversity["length_std_dev"] > 0
     assert 0 < diversity["top_bigram_frequency"] <= 1
+
+
+def test_diversity_counts_exactly() -> None:
+    from distillery.curate.diversity import diversity
+
+    result = diversity(["a b a b", "b a", "c"])
+
+    assert result == {
+        "count": 3,
+        "vocabulary_size": 3,
+        "mean_vocab_size": 5 / 3,
+        "mean_length_words": 7 / 3,
+        "length_std_dev": pytest.approx(1.5275252),
+        "top_bigram": "a b",
+        "top_bigram_frequency": 2 / 4,
+    }

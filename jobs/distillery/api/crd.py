@@ -4,7 +4,8 @@ Pydantic emits JSON Schema draft 2020-12; the API server wants a *structural* Op
 schema. The conversion inlines `$ref`s, turns `X | None` unions into plain optional fields, maps
 numeric `exclusiveMinimum` to the v3.0 boolean form, drops `additionalProperties: false` (the API
 server prunes and `kubectl` strict validation rejects unknown fields), and refuses any string or
-list without a bound so the API server's CEL cost estimate always passes.
+list without a bound so the API server's CEL cost estimate always passes. Every
+`x-kubernetes-validations` rule is type-checked against the schema it sits on (api/crd_cel.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from distillery.api.crd_cel import crd_validation_problems
 from distillery.api.resource import (
     API_VERSION,
     CATEGORIES,
@@ -149,7 +151,15 @@ def crd_schema() -> dict[str, Any]:
 
 
 def build_crd() -> dict[str, Any]:
-    """The whole CustomResourceDefinition object."""
+    """The whole CustomResourceDefinition object; CrdGenerationError when a CEL rule does not type-check."""
+    crd = _crd_document()
+    problems = crd_validation_problems(crd)
+    if problems:
+        raise CrdGenerationError("x-kubernetes-validations do not type-check: " + "; ".join(problems))
+    return crd
+
+
+def _crd_document() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",

@@ -47,23 +47,29 @@ def _check_name(document: dict[str, Any]) -> Iterator[str]:
 
 
 def _check_contract(run: DistillationRun) -> Iterator[str]:
-    from distillery.contract import compile_rule
+    """The JSON Schema, then every rule type-checked against it (and `output` a string for text/label)."""
+    from distillery.contract.cel_rules import RuleEnvironment
     from distillery.errors import ContractError
 
     output = run.spec.task.output
-    for index, rule in enumerate(output.rules):
-        try:
-            compile_rule(rule.expression, name=rule.name)
-        except ContractError as exc:
-            yield f"spec.task.output.rules[{index}].expression: invalid CEL ({exc})"
-    if output.json_schema is not None:
+    schema = output.json_schema
+    if schema is not None:
         import jsonschema
 
         try:
-            jsonschema.Draft202012Validator.check_schema(output.json_schema)
+            jsonschema.Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
             where = "/".join(str(part) for part in exc.path) or "<root>"
             yield f"spec.task.output.jsonSchema: not a valid JSON Schema at {where}: {exc.message}"
+            schema = None  # rules are still checked, with `output` untyped
+    if not output.rules:
+        return
+    environment = RuleEnvironment(output.format, schema)
+    for index, rule in enumerate(output.rules):
+        try:
+            environment.compile(rule.name, rule.expression)
+        except ContractError as exc:
+            yield f"spec.task.output.rules[{index}].expression: invalid CEL ({exc})"
 
 
 def _check_schedule(run: DistillationRun) -> Iterator[str]:
@@ -162,6 +168,14 @@ def validate_document(document: Any, source: str) -> ManifestReport:
     return report
 
 
+def _crd_report(document: dict[str, Any], source: str) -> ManifestReport:
+    """A CustomResourceDefinition: its CEL validation rules type-checked against its schema."""
+    from distillery.api.crd_cel import crd_validation_problems
+
+    name = (document.get("metadata") or {}).get("name")
+    return ManifestReport(source=source, name=name, problems=crd_validation_problems(document))
+
+
 def validate_file(path: str | Path) -> list[ManifestReport]:
     """Reports for every DistillationRun document in a file (a file with none is an error)."""
     path = Path(path)
@@ -169,6 +183,11 @@ def validate_file(path: str | Path) -> list[ManifestReport]:
         documents = read_documents(path)
     except ManifestError as exc:
         return [ManifestReport(source=str(path), problems=exc.problems)]
+    crds = [
+        doc for doc in documents if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+    ]
+    if crds:
+        return [_crd_report(doc, str(path)) for doc in crds]
     runs = [doc for doc in documents if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap"]
     if not runs:
         return [ManifestReport(source=str(path), problems=[f"no {KIND} document found"])]

@@ -1,145 +1,104 @@
-"""CEL rules: compiled once per contract with cel-python (`celpy`), evaluated per completion.
+"""CEL rules: type-checked and compiled once per contract with cel-cpp, evaluated per completion.
 
 Variables: `output` (the parsed output: JSON value, text or label) and `input` (the prompt, "" when
-unknown). Core CEL works as specified: size(), has(), all(), exists(), exists_one(), map(),
-filter(), `in`, index access, startsWith/endsWith/contains, RE2 `matches`, int()/string()/double()
-conversions, duration()/timestamp().
+unknown). The dialect is standard CEL (cel-spec) with cel-go's strings extension (lowerAscii,
+upperAscii, trim, split, join, replace, indexOf, lastIndexOf, substring, charAt, format, quote,
+reverse; Kubernetes has it too) and math extension (math.greatest, math.least, ...).
 
-Known gaps of celpy 0.5 (write rules around them):
-- The cel-go strings extension is not part of celpy; we add lowerAscii, upperAscii, trim, split,
-  join, replace, indexOf and substring (see cel_extensions.py). charAt, format, quote, reverse and
-  the math extension (math.greatest / min / max) are not available.
-- No heterogeneous numeric equality: `1 == 1.0` is an error, not true. JSON numbers with a fraction
-  part (even `3.0`) arrive as doubles, so compare them with doubles (`output.score >= 0.5`).
-- Nested comprehensions are slow in celpy's interpreter (a 6x6 all() inside exists() costs ~25 ms);
-  prefer index access (`output.fragments[3]`) where the position is part of the contract.
-- Unknown functions and misspelt variables are only runtime errors in celpy; compile_rule checks
-  them up front so a typo is a ContractError, not a rule that fails on every record.
+Type-checking: a JSON output is typed from `jsonSchema` when there is one (see cel_types: closed
+objects are checked field by field, the rest is dyn), text and label outputs are strings, `input`
+is a string. Unknown functions and variables, misspelt fields of closed objects, operator misuse
+(`1 + "a"`, `output.n == 1.0` on an integer) and rules that cannot return a bool are ContractErrors
+naming the rule. Evaluation is dynamic (a record that breaks its schema still meets its rules):
+a missing key, a bad index or a value of the wrong type at run time fails that rule with
+"evaluation error: ...", as do integers beyond 64 bits when a rule reads them.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
+from collections.abc import Mapping
 from typing import Any
 
-import celpy
-from celpy import celtypes
-from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError, base_functions
-from lark import Tree
+from cel_expr_python import cel
 
-from distillery.contract.cel_extensions import STRING_EXTENSIONS
+from distillery.contract.cel_check import (
+    CelCheckError,
+    TypedScope,
+    compile_checked,
+    new_env,
+    returns_bool,
+    type_name,
+)
+from distillery.contract.cel_regex import regex_extension, with_cached_matches
+from distillery.contract.cel_types import Kind, SchemaTypes
 from distillery.contract.results import RuleResult
 from distillery.errors import ContractError
 
-VARIABLES = frozenset({"output", "input"})
-MACROS = frozenset({"has", "dyn", "all", "exists", "exists_one", "map", "filter"})
-BINDING_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-TYPE_NAMES = frozenset({"bool", "bytes", "double", "duration", "int", "list", "map", "null_type", "string"})
-TYPE_NAMES |= frozenset({"timestamp", "uint", "type", "google"})
-KNOWN_FUNCTIONS = frozenset(name for name in base_functions if name.isidentifier()) | MACROS
-KNOWN_FUNCTIONS |= frozenset(STRING_EXTENSIONS)
 SHOWN_VALUE_CHARS = 80
-CEL_TYPE_NAMES: dict[type, str] = {
-    celtypes.BoolType: "bool",
-    celtypes.IntType: "int",
-    celtypes.UintType: "uint",
-    celtypes.DoubleType: "double",
-    celtypes.StringType: "string",
-    celtypes.BytesType: "bytes",
-    celtypes.ListType: "list",
-    celtypes.MapType: "map",
-    type(None): "null",
-}
+_STATUS_CODE = re.compile(r"^[A-Z_]+: ")
+_STRING = Kind("scalar", "string")
 
 
-@lru_cache(maxsize=1)
-def _environment() -> celpy.Environment:
-    # Building the environment builds the lark parser (~0.15 s): once per process.
-    return celpy.Environment()
+class RuleEnvironment:
+    """Where the rules of one output contract compile: typed for checking, dynamic for evaluation."""
+
+    def __init__(self, output_format: str = "json", json_schema: dict[str, Any] | None = None) -> None:
+        variables = {
+            "output": cel.Type.DYN if output_format == "json" else cel.Type.STRING,
+            "input": cel.Type.STRING,
+        }
+        self.env = new_env(variables, extra=[regex_extension()])
+        self._check_env = new_env(variables)
+        self._scope: TypedScope | None = None
+        if output_format == "json" and json_schema is not None:
+            self._scope = TypedScope(lambda types: _variables(types, json_schema), structural=False)
+
+    def compile(self, name: str, expression: str) -> Any:
+        """The runnable program; ContractError naming the rule when it does not type-check."""
+        try:
+            if self._scope is not None:
+                result_type = self._scope.check(expression)
+            else:
+                result_type = compile_checked(self._check_env, expression).return_type()
+            program = compile_checked(self.env, with_cached_matches(expression))
+        except CelCheckError as error:
+            raise ContractError(f"rule '{name}': {'; '.join(error.problems)}") from error
+        if not returns_bool(result_type):
+            raise ContractError(f"rule '{name}': returns {type_name(result_type)}, not a bool")
+        return program
+
+    def compile_all(self, expressions: list[str]) -> Any:
+        """One program listing every rule's result (rules that each compiled alone)."""
+        listed = ", ".join(f"({expression}\n)" for expression in expressions)  # "\n": ends a // comment
+        return compile_checked(self.env, with_cached_matches(f"[{listed}]"))
+
+    def activation(self, value: Any, prompt: str | None) -> Any:
+        """The variables of one completion; ValueError/TypeError when `value` cannot be a CEL value."""
+        try:
+            return self.env.Activation({"output": value, "input": prompt or ""})
+        except RuntimeError as error:
+            raise ValueError(str(error)) from error
 
 
-def compile_rule(expression: str, *, name: str = "rule") -> None:
+def _variables(types: SchemaTypes, json_schema: dict[str, Any]) -> Mapping[str, Kind]:
+    return {"output": types.kind(json_schema, "output"), "input": _STRING}
+
+
+def compile_rule(
+    expression: str,
+    *,
+    name: str = "rule",
+    output_format: str = "json",
+    json_schema: dict[str, Any] | None = None,
+) -> None:
     """Raise ContractError (naming the rule) when `expression` is not a usable CEL rule."""
-    _compile_program(name, expression)
+    RuleEnvironment(output_format, json_schema).compile(name, expression)
 
 
-def _compile_program(name: str, expression: str) -> Any:
-    environment = _environment()
-    try:
-        ast = environment.compile(expression)
-    except CELParseError as error:
-        raise ContractError(f"rule '{name}': CEL syntax error {_where(error, expression)}") from error
-    except Exception as error:  # lark raises its own errors for some malformed input
-        raise ContractError(f"rule '{name}': CEL syntax error: {error}") from error
-    _check_names(name, ast)
-    return environment.program(ast, functions=STRING_EXTENSIONS)
-
-
-def _where(error: CELParseError, expression: str) -> str:
-    line, column = error.line or 1, error.column or 1
-    lines = expression.splitlines() or [""]
-    source_line = lines[min(line, len(lines)) - 1]
-    near = source_line[column - 1 : column + 19]
-    return f"at line {line}, column {column} (near {near!r})" if near else f"at line {line}, column {column}"
-
-
-def _check_names(rule_name: str, ast: Tree) -> None:
-    bound = set(VARIABLES)
-    functions: list[str] = []
-    idents: list[str] = []
-    for node in ast.iter_subtrees():
-        if node.data == "ident_arg":
-            functions.append(str(node.children[0]))
-        elif node.data == "member_dot_arg":
-            method = str(node.children[1])
-            functions.append(method)
-            if method in BINDING_MACROS:
-                bound.update(_bound_variable(node))
-        elif node.data == "ident":
-            idents.append(str(node.children[0]))
-    unknown_functions = sorted({fn for fn in functions if fn not in KNOWN_FUNCTIONS})
-    if unknown_functions:
-        raise ContractError(
-            f"rule '{rule_name}': unknown CEL function {', '.join(map(repr, unknown_functions))} "
-            f"(celpy implements core CEL plus {', '.join(STRING_EXTENSIONS)})"
-        )
-    unknown_variables = sorted({ident for ident in idents if ident not in bound and ident not in TYPE_NAMES})
-    if unknown_variables:
-        raise ContractError(
-            f"rule '{rule_name}': unknown variable {', '.join(map(repr, unknown_variables))} "
-            "(rules see `output` and `input`)"
-        )
-
-
-def _bound_variable(macro_call: Tree) -> list[str]:
-    arguments = macro_call.children[2] if len(macro_call.children) > 2 else None
-    if not isinstance(arguments, Tree) or not arguments.children:
-        return []
-    first = arguments.children[0]
-    return [str(node.children[0]) for node in first.iter_subtrees() if node.data == "ident"][:1]
-
-
-def cel_activation(value: Any, prompt: str | None) -> dict[str, Any]:
-    """The variables a rule sees; raises ValueError when `value` cannot be a CEL value (int overflow)."""
-    return {"output": celpy.json_to_cel(value), "input": celtypes.StringType(prompt or "")}
-
-
-def describe_eval_error(error: CELEvalError) -> str:
-    """celpy's (message, exception type, exception args) as one readable line."""
-    args = error.args
-    message = str(args[0]) if args else "unknown error"
-    message = message.split(" (in activation", 1)[0]
-    detail = args[2] if len(args) > 2 else None
-    if isinstance(detail, tuple | list):
-        detail = ", ".join(_plain(part) for part in detail)
-    if detail and str(detail) not in message:
-        message = f"{message}: {_plain(detail)}"
-    return message
-
-
-def _plain(part: Any) -> str:
-    return part.decode("utf-8", "replace") if isinstance(part, bytes) else str(part)
+def describe_eval_error(message: str) -> str:
+    """cel-cpp's status text without its code ('NOT_FOUND: Key not found...' -> 'Key not found...')."""
+    return _STATUS_CODE.sub("", message, count=1)
 
 
 def _shown(value: Any) -> str:
@@ -150,25 +109,30 @@ def _shown(value: Any) -> str:
 class CompiledRule:
     """One named rule, compiled at construction and evaluated many times."""
 
-    def __init__(self, name: str, expression: str, message: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        expression: str,
+        message: str | None = None,
+        environment: RuleEnvironment | None = None,
+    ) -> None:
         self.name = name
         self.expression = expression
         self.message = message
-        self._program = _compile_program(name, expression)
+        self._program = (environment or RuleEnvironment()).compile(name, expression)
 
-    def evaluate(self, activation: dict[str, Any]) -> RuleResult:
-        try:
-            result = self._program.evaluate(activation)
-        except CELEvalError as error:
-            return self._failed(f"evaluation error: {describe_eval_error(error)}")
-        except Exception as error:  # celpy lets some Python errors through (e.g. RecursionError)
-            return self._failed(f"evaluation error: {type(error).__name__}: {error}")
-        if isinstance(result, CELEvalError):
-            return self._failed(f"evaluation error: {describe_eval_error(result)}")
-        if not isinstance(result, bool | celtypes.BoolType):
-            kind = CEL_TYPE_NAMES.get(type(result), type(result).__name__)
-            return self._failed(f"returned {kind} {_shown(result)}, not a bool")
-        if result:
+    def evaluate(self, activation: Any) -> RuleResult:
+        value = self._program.eval(activation)
+        result = value.value()
+        if result is True or result is False:
+            return self.verdict(result)
+        kind = value.type()
+        if kind == cel.Type.ERROR:
+            return self._failed(f"evaluation error: {describe_eval_error(str(result))}")
+        return self._failed(f"returned {type_name(kind)} {_shown(value.plain_value())}, not a bool")
+
+    def verdict(self, passed: bool) -> RuleResult:
+        if passed:
             return RuleResult(self.name, True)
         return self._failed(self.message or f"expression is false: {self.expression}")
 
@@ -177,3 +141,29 @@ class CompiledRule:
 
     def _failed(self, message: str) -> RuleResult:
         return RuleResult(self.name, False, message)
+
+
+class RuleSet:
+    """A contract's rules, evaluated in one pass when every rule gives a bool.
+
+    One program lists all results (one call into cel-cpp instead of one per rule); when any rule
+    errors or returns a non-bool, each rule is evaluated on its own so its message is its own.
+    """
+
+    def __init__(self, rules: list[CompiledRule], environment: RuleEnvironment) -> None:
+        self.rules = rules
+        self._all = None
+        if len(rules) > 1:
+            try:
+                self._all = environment.compile_all([rule.expression for rule in rules])
+            except CelCheckError:  # rules that compile alone always list together; if not, one by one
+                self._all = None
+
+    def evaluate(self, activation: Any) -> list[RuleResult]:
+        if self._all is not None:
+            verdicts = self._all.eval(activation).plain_value()
+            if isinstance(verdicts, list) and all(
+                verdict is True or verdict is False for verdict in verdicts
+            ):
+                return [rule.verdict(verdict) for rule, verdict in zip(self.rules, verdicts, strict=True)]
+        return [rule.evaluate(activation) for rule in self.rules]

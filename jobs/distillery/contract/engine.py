@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from distillery.api.spec import OutputSpec
-from distillery.contract.cel_rules import CompiledRule, cel_activation
+from distillery.contract.cel_rules import CompiledRule, RuleEnvironment, RuleSet
 from distillery.contract.labels import LabelMatcher
 from distillery.contract.parsing import Parsed, parse_json, parse_text
 from distillery.contract.results import ContractResult, RuleResult
-from distillery.contract.schema import compile_schema, schema_errors
+from distillery.contract.schema import SchemaCheck
 
 
 class Contract:
@@ -19,8 +19,13 @@ class Contract:
         self.spec = output_spec
         self.format = output_spec.format
         schema = output_spec.json_schema
-        self._validator = compile_schema(schema) if schema is not None else None
-        self._rules = [CompiledRule(rule.name, rule.expression, rule.message) for rule in output_spec.rules]
+        self._schema = SchemaCheck(schema) if schema is not None else None
+        self._environment = RuleEnvironment(output_spec.format, schema)
+        self._rules = [
+            CompiledRule(rule.name, rule.expression, rule.message, self._environment)
+            for rule in output_spec.rules
+        ]
+        self._rule_set = RuleSet(self._rules, self._environment)
         self._labels = LabelMatcher(output_spec.labels) if output_spec.format == "label" else None
 
     @property
@@ -39,8 +44,8 @@ class Contract:
         )
         if parsed.kind == "failed" and self.format != "label":
             return result
-        if self._validator is not None:
-            result.schema_errors = schema_errors(self._validator, parsed.value)
+        if self._schema is not None:
+            result.schema_errors = self._schema.errors(parsed.value)
         result.rules = self._evaluate_rules(label if label is not None else parsed.value, prompt)
         return result
 
@@ -56,8 +61,8 @@ class Contract:
         if not self._rules:
             return []
         try:
-            activation = cel_activation(value, prompt)
+            activation = self._environment.activation(value, prompt)
         except (ValueError, TypeError) as error:
             reason = f"output cannot be given to CEL: {error}"
             return [rule.failed_without_evaluation(reason) for rule in self._rules]
-        return [rule.evaluate(activation) for rule in self._rules]
+        return self._rule_set.evaluate(activation)

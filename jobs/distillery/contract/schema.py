@@ -1,4 +1,8 @@
-"""JSON Schema validation (Draft 2020-12 unless the schema's `$schema` names another draft)."""
+"""JSON Schema validation (Draft 2020-12 unless the schema's `$schema` names another draft).
+
+`SchemaCheck.errors` asks the compiled fast test (schema_fast) first: an instance it finds
+certainly valid has no errors; every other instance gets jsonschema's full, ordered report.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.protocols import Validator
 from referencing.exceptions import Unresolvable
 
+from distillery.contract.schema_fast import Check, fast_validity
 from distillery.errors import ContractError
 
 MAX_MESSAGE_CHARS = 300
@@ -24,6 +29,19 @@ def compile_schema(schema: dict[str, Any]) -> Validator:
         where = "$" + "".join(_path_part(part) for part in error.absolute_path)
         raise ContractError(f"jsonSchema: invalid JSON Schema at {where}: {_short(error.message)}") from error
     return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+
+
+class SchemaCheck:
+    """One compiled JSON Schema: `errors(value)` as `schema_errors` reports them, fast when valid."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.validator = compile_schema(schema)
+        self._certainly_valid: Check | None = fast_validity(schema)
+
+    def errors(self, value: Any) -> list[str]:
+        if self._certainly_valid is not None and self._certainly_valid(value):
+            return []
+        return schema_errors(self.validator, value)
 
 
 def schema_errors(validator: Validator, value: Any) -> list[str]:

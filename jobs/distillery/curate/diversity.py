@@ -10,18 +10,25 @@ from typing import Any
 
 def diversity(texts: list[str]) -> dict[str, Any]:
     """vocabulary_size (distinct words overall), mean_vocab_size (distinct words per text),
-    length_std_dev (words) and top_bigram_frequency (share of the most common word bigram)."""
-    words = [text.split() for text in texts]
+    length_std_dev (words) and top_bigram_frequency (share of the most common word bigram).
+
+    One text at a time: the words of all texts are never held at once (100k answers: ~400 MB)."""
     bigrams: Counter[tuple[str, str]] = Counter()
-    for tokens in words:
+    vocabulary: set[str] = set()
+    lengths: list[int] = []
+    distinct: list[int] = []
+    for text in texts:
+        tokens = text.split()
         bigrams.update(itertools.pairwise(tokens))
+        vocabulary.update(tokens)
+        lengths.append(len(tokens))
+        distinct.append(len(set(tokens)))
     total_bigrams = sum(bigrams.values())
     top = bigrams.most_common(1)
-    lengths = [len(tokens) for tokens in words]
     return {
         "count": len(texts),
-        "vocabulary_size": len({word for tokens in words for word in tokens}),
-        "mean_vocab_size": statistics.mean(len(set(tokens)) for tokens in words) if words else 0.0,
+        "vocabulary_size": len(vocabulary),
+        "mean_vocab_size": statistics.mean(distinct) if distinct else 0.0,
         "mean_length_words": statistics.mean(lengths) if lengths else 0.0,
         "length_std_dev": statistics.stdev(lengths) if len(lengths) > 1 else 0.0,
         "top_bigram": " ".join(top[0][0]) if top else None,

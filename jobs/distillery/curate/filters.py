@@ -13,6 +13,7 @@ from typing import Any
 
 from distillery.api.spec import HeuristicFilters
 from distillery.contract import ContractResult
+from distillery.contract.expected import matches_expected as answer_matches
 
 KEYWORD = re.compile(r"\b\w{5,}\b")
 
@@ -71,19 +72,6 @@ def heuristic_reasons(prompt: str, completion: str, filters: HeuristicFilters) -
     return reasons
 
 
-def _normal(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def matches_expected(expected: Any, completion: str, result: ContractResult) -> bool:
-    """Seed 004: the teacher's answer equals the prompt's expected output (label, JSON or text)."""
-    if result.format == "label":
-        return result.label is not None and _normal(str(expected)) == _normal(result.label)
-    if result.format == "json":
-        if isinstance(expected, str):
-            try:
-                expected = json.loads(expected)
-            except json.JSONDecodeError:
-                return _normal(expected) == _normal(completion)
-        return result.parse != "failed" and result.value == expected
-    return _normal(str(expected)) == _normal(completion)
+    """Seed 004: the teacher's answer equals the prompt's expected output (distillery.contract.expected)."""
+    return answer_matches(result, completion, expected)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distillery.api.spec import CurationSpec, TaskSpec
-from distillery.contract import Contract
+from distillery.contract import Contract, ContractResult
 from distillery.curate.dedupe import exact_duplicates, near_duplicates
 from distillery.curate.diversity import diversity
 from distillery.curate.filters import (
@@ -37,7 +37,7 @@ class Candidate:
     completion: str
     reasons: list[str] = field(default_factory=list)
     repaired: bool = False
-    contract: dict[str, Any] | None = None
+    contract: ContractResult | None = None  # its report is written only for rejected records
     judge_score: float | None = None
     judge_reason: str | None = None
 
@@ -59,7 +59,6 @@ def check_record(record: dict[str, Any], contract: Contract, spec: CurationSpec)
         return candidate
     prompt = record.get("prompt") or ""
     result = contract.check(completion, prompt=prompt)
-    candidate.contract = result.to_dict()
     reasons += contract_reasons(result)
     candidate.completion = repaired_completion(result, completion)
     candidate.repaired = candidate.completion != completion
@@ -71,6 +70,8 @@ def check_record(record: dict[str, Any], contract: Contract, spec: CurationSpec)
         and not matches_expected(expected, completion, result)
     ):
         reasons.append("expected-mismatch")
+    result.value = None  # the parsed output is not reported; at 100k records it is memory
+    candidate.contract = result
     return candidate
 
 
@@ -102,7 +103,7 @@ def example(candidate: Candidate, system_prompt: str) -> dict[str, Any]:
 def rejected_line(candidate: Candidate) -> dict[str, Any]:
     return candidate.record | {
         "reasons": candidate.reasons,
-        "contract": candidate.contract,
+        "contract": candidate.contract.to_dict() if candidate.contract is not None else None,
         "judge_score": candidate.judge_score,
         "judge_reason": candidate.judge_reason,
     }

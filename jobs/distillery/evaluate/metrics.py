@@ -9,13 +9,12 @@ teacher misses too) and compression errors (the teacher gets it right).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from distillery.contract import ContractResult
+from distillery.contract.expected import answer_of, canonical, matches_expected
 from distillery.curate.diversity import diversity
 
 
@@ -39,27 +38,17 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def _normalise(value: Any) -> str:
-    if isinstance(value, str):
-        return value.strip().lower()
-    return json.dumps(value, sort_keys=True)
+    return canonical(value)
 
 
 def output_of(result: ContractResult, text: str | None) -> Any:
     """What is compared for exact match: the label, the parsed JSON value, or the stripped text."""
-    if result.format == "label":
-        return result.label
-    if result.format == "json" and result.parse != "failed":
-        return result.value
-    return (text or "").strip()
+    return answer_of(result, text)
 
 
 def matches(result: ContractResult, text: str | None, expected: Any) -> bool:
-    if expected is None:
-        return False
-    if result.format == "json" and isinstance(expected, str):
-        with contextlib.suppress(json.JSONDecodeError):
-            expected = json.loads(expected)
-    return _normalise(output_of(result, text)) == _normalise(expected)
+    """The one definition shared with curation: distillery.contract.expected."""
+    return matches_expected(result, text, expected)
 
 
 def correct(result: ContractResult, text: str | None, expected: Any) -> bool:

@@ -1,4 +1,5 @@
-"""A few functions of the CEL strings extension (cel-go `ext.Strings`, also in Kubernetes CEL).
+"""(Baseline copy) A few functions of the CEL strings extension
+(cel-go `ext.Strings`, also in Kubernetes CEL).
 
 celpy 0.5 implements core CEL only; these are the commonly used string helpers, with cel-go's
 meaning, so rules written for Kubernetes validations read the same here.
