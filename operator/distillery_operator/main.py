@@ -53,7 +53,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         # Replicas of equal priority would all act: each takes a random one, the highest acts.
         settings.peering.priority = random.randint(1, 1_000_000)
     settings.posting.level = logging.WARNING
-    settings.execution.max_workers = 8
+    # Passes wait on the API server, not the CPU: many may be in flight at once.
+    settings.execution.max_workers = SETTINGS.workers
     metrics = Metrics()
     metrics.serve(SETTINGS.metrics_port, SETTINGS.listen_address)
     # memo.clock: a test may start the operator with its own clock (kopf.operator(memo=...)).
@@ -72,7 +73,14 @@ def resync(namespace: str, name: str, memo: kopf.Memo, **_: Any) -> None:
     memo.operator.reconcile(namespace, name)
 
 
-@kopf.on.event("batch", "v1", "jobs", labels={LABEL_RUN: kopf.PRESENT})
+def job_settled(body: kopf.Body, type: str | None, **_: Any) -> bool:
+    """Worth a pass: a Job that finished or is gone (a running one is the run's resync's business)."""
+    conditions = (body.get("status") or {}).get("conditions") or []
+    finished = any(c.get("status") == "True" and c.get("type") in ("Complete", "Failed") for c in conditions)
+    return finished or type == "DELETED" or bool(body.get("metadata", {}).get("deletionTimestamp"))
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={LABEL_RUN: kopf.PRESENT}, when=job_settled)
 def job_changed(namespace: str, labels: dict[str, str], memo: kopf.Memo, **_: Any) -> None:
     memo.operator.reconcile(namespace, labels[LABEL_RUN])
 

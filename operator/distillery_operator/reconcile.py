@@ -80,10 +80,15 @@ def read_run(body: dict[str, Any]) -> DistillationRun:
 
 
 def condition_events(before: list[Condition], after: list[Condition]) -> list[tuple[str, str, str]]:
-    """One event per condition whose status or reason changed, with the condition's reason."""
+    """One event per condition that became True or False (or changed reason), with its reason.
+
+    A condition going to Unknown (a phase started) is announced by the JobCreated event already.
+    """
     old = {c.type: (c.status, c.reason) for c in before}
     events = []
     for condition in after:
+        if condition.status == "Unknown" and condition.reason == phases.RUNNING:
+            continue
         if old.get(condition.type) != (condition.status, condition.reason):
             kind = WARNING if condition.status == "False" else NORMAL
             events.append((kind, condition.reason, f"{condition.type}: {condition.message}"))
@@ -222,8 +227,9 @@ class Reconciler:
         history = attempts.with_history(previous, stamp, self.settings.history_limit, reason)
         attempt = previous.attempt + 1
         self.kube.create_config_map(kopf_adopted(build_spec_config_map(run, attempt), run))
-        keep = {record.attempt for record in history} | {attempt}
-        self.kube.delete_config_maps(run.namespace, run.name, keep)
+        if len(history) >= self.settings.history_limit:  # an attempt fell out of the history
+            keep = {record.attempt for record in history} | {attempt}
+            self.kube.delete_config_maps(run.namespace, run.name, keep)
         result.events.append((NORMAL, ATTEMPT_STARTED, f"attempt {attempt} started: {reason}"))
         return DistillationRunStatus(attempt=attempt, history=history, rerun=rerun)
 

@@ -55,6 +55,8 @@ class OperatorSettings:
     history_limit: int = 10
     # How often each run is re-checked without an event (schedule ticks, stuck Jobs).
     resync_seconds: int = 30
+    # Reconcile passes in flight at once (threads: a pass mostly waits on the API server).
+    workers: int = 32
     metrics_port: int = 8080
     liveness_port: int = 8081
     # Where the metrics and liveness endpoints listen (all interfaces in a pod; loopback in tests).
@@ -100,6 +102,7 @@ class OperatorSettings:
             max_job_recreations=_int(env, "MAX_JOB_RECREATIONS", defaults.max_job_recreations),
             history_limit=_int(env, "HISTORY_LIMIT", defaults.history_limit, 1),
             resync_seconds=_int(env, "RESYNC_SECONDS", defaults.resync_seconds, 1),
+            workers=_int(env, "WORKERS", defaults.workers, 1),
             metrics_port=_int(env, "METRICS_PORT", defaults.metrics_port),
             liveness_port=_int(env, "LIVENESS_PORT", defaults.liveness_port),
             listen_address=env.get(ENV_PREFIX + "LISTEN_ADDRESS") or defaults.listen_address,
