@@ -21,6 +21,8 @@ def main() -> int:
         return 2
     import distillery_operator.main  # noqa: F401  (registers the handlers)
 
+    kopf.configure(log_format=kopf.LogFormat.PLAIN)  # INFO: phases, peering, retries
+
     kopf.run(
         clusterwide=not settings.namespaces,
         namespaces=list(settings.namespaces),
