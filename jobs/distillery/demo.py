@@ -4,11 +4,16 @@
   from `distillery.fakes.scripted.sinc_scatter`, reached by the real anthropic SDK via baseUrl.
 - The student is a tiny Qwen2-architecture model built here (random weights, locally trained
   tokenizer), loaded by the train and evaluate jobs through the ordinary from_pretrained path.
-- The manifest is examples/sinc-scatter/run.yaml (its output contract and teacher instructions)
-  with the prompts, teacher URL, student, training settings and storage replaced for a CPU-sized
-  run; it is written to the output directory and run through the same runner as `distillery run`.
-  The student's system prompt is shortened: a 2-layer model learns the format far faster when the
-  fixed prefix it must attend past is a few tokens instead of forty.
+- The manifest is built from this package (not from the repository's examples/, so an installed
+  `distillery demo` works anywhere): the seed-001 sinc contract of examples/sinc-scatter/run.yaml
+  (`distillery.contract.sinc`) plus one input-dependent rule (`data-states-input-size`: the DATA
+  band states the prompt's size), a CPU-sized student and training, written to the output directory
+  and run through the same runner as `distillery run`. The student's system prompt is shortened: a
+  2-layer model learns the format far faster when the fixed prefix it must attend past is a few
+  tokens instead of forty.
+- Held-out prompts are unseen combinations of a known shape (one word, gibberish, question,
+  paragraph, fix / explain / compare ...) and a known topic, so the scripted teacher's answers to
+  them appear nowhere in training: matching them shows the student composes, not memorises.
 """
 
 from __future__ import annotations
@@ -22,15 +27,15 @@ import yaml
 from rich.console import Console
 from rich.panel import Panel
 
+from distillery.contract.sinc import SINC_JSON_SCHEMA, SINC_RULES
 from distillery.fakes import scripted
+from distillery.fakes.prompt_pool import POOL_SIZE
 from distillery.runner import LocalRunner, RunResult
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sinc-scatter" / "run.yaml"
 SCRIPTED_API_KEY = "scripted-demo-teacher-no-real-key"
 RUN_NAME = "sinc-scatter-demo"
 NAMESPACE = "demo"
 STUDENT_SYSTEM_PROMPT = "Scatter the prompt into sinc JSON."
-PROMPT_POOL = 400
 
 
 @dataclass(frozen=True)
@@ -54,50 +59,44 @@ class DemoSettings:
     teacher_latency_s: float = 0.0
 
 
-def _example_body() -> dict[str, Any]:
-    if EXAMPLE.is_file():
-        return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    # Installed without the repository's examples: the same task from the scripted teacher's module.
-    return {
-        "apiVersion": "distillery.dev/v1alpha1",
-        "kind": "DistillationRun",
-        "metadata": {"name": RUN_NAME},
-        "spec": {
-            "task": {
-                "systemPrompt": scripted.SINC_SYSTEM_PROMPT,
-                "output": {"format": "json", "rules": [dict(rule) for rule in scripted.SINC_RULES]},
-            },
-            "teacher": {"provider": "anthropic", "model": "claude-haiku-4-5"},
-        },
-    }
-
-
 def split_prompts(settings: DemoSettings) -> tuple[list[str], list[str]]:
-    """Training and held-out prompts from one pool (every 10th held out), so they never overlap."""
-    pool = scripted.varied_prompts(PROMPT_POOL)
-    train = [p for i, p in enumerate(pool) if i % 10 != 3][: settings.prompts]
-    held_out = [p for i, p in enumerate(pool) if i % 10 == 3][: settings.held_out]
-    return train, held_out
+    """Training and held-out prompts; held-out ones are (shape, topic) combinations never trained on."""
+    return scripted.split_prompts(settings.prompts, settings.held_out)
 
 
 def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: DemoSettings) -> dict[str, Any]:
-    """examples/sinc-scatter/run.yaml, resized for the offline demo."""
-    body = _example_body()
-    spec = body["spec"]
-    body["metadata"] = {"name": RUN_NAME, "namespace": NAMESPACE}
-    spec["teacher"] = {
-        **spec["teacher"],
-        "baseUrl": base_url,
-        "concurrency": 8,
-        "maxAttempts": 3,
-        "budget": {"maxCostUSD": 1},
-    }
-    spec["teacher"].pop("apiKeySecretRef", None)
+    """The sinc-scatter task (seed 001's contract plus an input-dependent rule), sized for a CPU."""
     train_prompts, held_out = split_prompts(settings)
-    spec["task"] = {**spec["task"], "systemPrompt": STUDENT_SYSTEM_PROMPT}
-    spec["prompts"] = {"sources": [{"inline": train_prompts}]}
-    # The scripted teacher fills one template with the prompt's topic, so different prompts often get
-    # the very same answer: de-duplicating completions would keep a handful (a real teacher keeps it on).
+    spec: dict[str, Any] = {
+        "task": {
+            "systemPrompt": STUDENT_SYSTEM_PROMPT,
+            "output": {
+                "format": "json",
+                "jsonSchema": SINC_JSON_SCHEMA,
+                "rules": [*(dict(rule) for rule in SINC_RULES), dict(scripted.DATA_SIZE_RULE)],
+            },
+        },
+        "teacher": {
+            "provider": "anthropic",
+            "model": "claude-haiku-4-5",
+            "systemPrompt": scripted.SINC_SYSTEM_PROMPT,
+            "mode": "realtime",
+            "maxTokens": 1024,
+            "baseUrl": base_url,
+            "concurrency": 8,
+            "maxAttempts": 3,
+            "budget": {"maxCostUSD": 1},
+        },
+        "prompts": {"sources": [{"inline": train_prompts}]},
+    }
+    body: dict[str, Any] = {
+        "apiVersion": "distillery.dev/v1alpha1",
+        "kind": "DistillationRun",
+        "metadata": {"name": RUN_NAME, "namespace": NAMESPACE},
+        "spec": spec,
+    }
+    # The scripted teacher's answers differ from each other in a word or two (one template, composed
+    # from the prompt's features): near-duplicate removal would keep a handful (a real run keeps it on).
     spec["curation"] = {"dedupe": False, "validationFraction": 0.05}
     spec["student"] = {
         "baseModel": str(model_dir),
@@ -121,11 +120,9 @@ def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: De
         "compare": ["base", "teacher"],
         "maxNewTokens": settings.max_new_tokens,
         "batchSize": settings.eval_batch_size,
-        "gates": [{"metric": "contractPassRate", "min": 0.5}],
+        "gates": [{"metric": "contractPassRate", "min": 0.5}, {"metric": "teacherAgreement", "min": 0.3}],
     }
     spec["storage"] = {"uri": storage_uri}
-    spec.pop("publish", None)
-    spec.pop("schedule", None)
     return body
 
 
@@ -139,7 +136,7 @@ def build_student(model_dir: Path, settings: DemoSettings) -> Path:
 
     hf_logging.disable_progress_bar()
 
-    prompts = [*scripted.varied_prompts(PROMPT_POOL), *scripted.EDGE_PROMPTS]
+    prompts = [*scripted.varied_prompts(POOL_SIZE), *scripted.EDGE_PROMPTS]
     texts = [
         scripted.SINC_SYSTEM_PROMPT,
         STUDENT_SYSTEM_PROMPT,

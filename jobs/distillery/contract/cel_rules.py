@@ -64,7 +64,7 @@ def compile_rule(expression: str, *, name: str = "rule") -> None:
     _compile_program(name, expression)
 
 
-def _compile_program(name: str, expression: str) -> Any:
+def _compile_program(name: str, expression: str) -> tuple[Any, set[str]]:
     environment = _environment()
     try:
         ast = environment.compile(expression)
@@ -72,8 +72,8 @@ def _compile_program(name: str, expression: str) -> Any:
         raise ContractError(f"rule '{name}': CEL syntax error {_where(error, expression)}") from error
     except Exception as error:  # lark raises its own errors for some malformed input
         raise ContractError(f"rule '{name}': CEL syntax error: {error}") from error
-    _check_names(name, ast)
-    return environment.program(ast, functions=STRING_EXTENSIONS)
+    variables = _check_names(name, ast)
+    return environment.program(ast, functions=STRING_EXTENSIONS), variables
 
 
 def _where(error: CELParseError, expression: str) -> str:
@@ -84,7 +84,8 @@ def _where(error: CELParseError, expression: str) -> str:
     return f"at line {line}, column {column} (near {near!r})" if near else f"at line {line}, column {column}"
 
 
-def _check_names(rule_name: str, ast: Tree) -> None:
+def _check_names(rule_name: str, ast: Tree) -> set[str]:
+    """Raise ContractError on unknown functions or variables; return the free variables used."""
     bound = set(VARIABLES)
     functions: list[str] = []
     idents: list[str] = []
@@ -110,6 +111,7 @@ def _check_names(rule_name: str, ast: Tree) -> None:
             f"rule '{rule_name}': unknown variable {', '.join(map(repr, unknown_variables))} "
             "(rules see `output` and `input`)"
         )
+    return {ident for ident in idents if ident in VARIABLES}
 
 
 def _bound_variable(macro_call: Tree) -> list[str]:
@@ -154,7 +156,9 @@ class CompiledRule:
         self.name = name
         self.expression = expression
         self.message = message
-        self._program = _compile_program(name, expression)
+        self._program, variables = _compile_program(name, expression)
+        # Reads the prompt: its verdict depends on the input, so no single memorised answer passes it.
+        self.reads_input = "input" in variables
 
     def evaluate(self, activation: dict[str, Any]) -> RuleResult:
         try:
