@@ -6,14 +6,15 @@
   tokenizer), loaded by the train and evaluate jobs through the ordinary from_pretrained path.
 - The manifest is built from this package (not from the repository's examples/, so an installed
   `distillery demo` works anywhere): the seed-001 sinc contract of examples/sinc-scatter/run.yaml
-  (`distillery.contract.sinc`) plus one input-dependent rule (`data-states-input-size`: the DATA
-  band states the prompt's size), a CPU-sized student and training, written to the output directory
+  (`distillery.contract.sinc`) plus two input-dependent rules (`data-states-input-size`: DATA
+  states the prompt's size; `context-matches-ending`: CONTEXT matches its ending ? or !), a CPU-sized student and training, written to the output directory
   and run through the same runner as `distillery run`. The student's system prompt is shortened: a
   2-layer model learns the format far faster when the fixed prefix it must attend past is a few
   tokens instead of forty.
-- Held-out prompts are unseen combinations of a known shape (one word, gibberish, question,
-  paragraph, fix / explain / compare ...) and a known topic, so the scripted teacher's answers to
-  them appear nowhere in training: matching them shows the student composes, not memorises.
+- Held-out prompts are unseen combinations of a known request template (one word, gibberish,
+  question, paragraph, fix / explain / compare ...) and a known ending (none, ? or !), so the
+  scripted teacher's answers to them appear nowhere in training: matching them shows the student
+  composes what it learnt, not that it memorised answers.
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ SCRIPTED_API_KEY = "scripted-demo-teacher-no-real-key"
 RUN_NAME = "sinc-scatter-demo"
 NAMESPACE = "demo"
 STUDENT_SYSTEM_PROMPT = "Scatter the prompt into sinc JSON."
+
+
+SHOWS = (
+    "It shows: the pipeline end to end, and a tiny CPU student learning the output FORMAT and\n"
+    "INPUT-KEYED behaviour: on held-out prompts whose teacher answer never occurs in training, it\n"
+    "composes the answer from the prompt's first word, ending and length (agreement next to the\n"
+    "best single memorised answer is printed above). The teacher is scripted: a toy task.\n"
+    "It does not show: quality on real prompts, copying or reasoning about the input, or whether a\n"
+    "real base model (e.g. Qwen2.5-1.5B with a real teacher) passes your gates; that needs a real run."
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ def demo_manifest(model_dir: Path, base_url: str, storage_uri: str, settings: De
             "output": {
                 "format": "json",
                 "jsonSchema": SINC_JSON_SCHEMA,
-                "rules": [*(dict(rule) for rule in SINC_RULES), dict(scripted.DATA_SIZE_RULE)],
+                "rules": [*(dict(rule) for rule in [*SINC_RULES, *scripted.INPUT_RULES])],
             },
         },
         "teacher": {
@@ -172,7 +183,8 @@ def _banner(console: Console, output: Path) -> None:
         Panel.fit(
             "[bold]Distillery offline demo[/]\n"
             "teacher: [bold yellow]SCRIPTED[/] fake Anthropic API on 127.0.0.1 "
-            "(deterministic sinc-scatter answers, not a real model)\n"
+            "(deterministic sinc-scatter answers, not a real model):\n"
+            "         each answer is composed from the prompt's first word, ending (? !) and length\n"
             "student: tiny Qwen2-architecture model built locally (random init), LoRA on CPU\n"
             f"output:  {output}",
             border_style="yellow",
@@ -209,4 +221,5 @@ def run_demo(
             f"{body['spec']['teacher']['model']} would charge; nothing was paid)"
         )
     console.print(f"manifest: {manifest}", highlight=False)
+    console.print(Panel.fit(SHOWS, title="what this demo shows", border_style="yellow"))
     return result

@@ -62,7 +62,10 @@ def jsonl_count(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip())
 
 
-def test_demo_pipeline_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_pipeline_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo needs nothing from the repository checkout
     console, output = quiet_console()
     started = time.monotonic()
     result = run_demo(tmp_path, settings=PIPELINE, console=console)
@@ -96,6 +99,20 @@ def test_demo_pipeline_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert rates["teacher"] == 1.0
     assert rates["student"] >= rates["base"] + 0.4
     assert Path(result.report_location or "").is_file()
+
+    # The evaluation measured learning against a memorised answer, on answers never trained on.
+    evaluate = summary(tmp_path, "evaluate")
+    assert evaluate["novel_held_out"] >= PIPELINE.held_out / 2
+    assert evaluate["agreement_margin"] == round(
+        evaluate["teacher_agreement"]["student"] - evaluate["best_constant_agreement"], 6
+    )
+    assert evaluate["input_rule_pass_rate"]["teacher"] == 1.0
+    assert (
+        report["provenance"]["teacher_model_returned"]
+        and report["provenance"]["collected"] == PIPELINE.prompts
+    )
+    assert report["provenance"]["curated_train"] == curate["train"]
+    assert "what this demo shows" in text and "It does not show" in text
 
     # `distillery report` reads the same run back.
     assert cli_main(["report", str(tmp_path / "artifacts" / NAMESPACE / RUN_NAME)]) == 0

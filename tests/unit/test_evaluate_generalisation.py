@@ -8,18 +8,22 @@ from distillery.contract.sinc import sinc_output_spec
 from distillery.evaluate.economics import economics
 from distillery.evaluate.generalisation import generalisation
 from distillery.evaluate.metrics import Answer
-from distillery.fakes.scripted import DATA_SIZE_RULE, sinc_scatter
+from distillery.fakes.scripted import INPUT_RULES, sinc_scatter
 
 BASE = sinc_output_spec()
 SINC = Contract(
-    OutputSpec(format="json", json_schema=BASE.json_schema, rules=[*BASE.rules, OutputRule(**DATA_SIZE_RULE)])
+    OutputSpec(
+        format="json",
+        json_schema=BASE.json_schema,
+        rules=[*BASE.rules, *(OutputRule(**r) for r in INPUT_RULES)],
+    )
 )
 LABELS = Contract(OutputSpec(format="label", labels=["code", "docs", "hybrid", "skip"]))
 PROMPTS = [
     "fix nginx",
-    "fix pandas",
+    "fix pandas?",
     "explain docker to a beginner",
-    "zorblip",
+    "zorblip!",
     "why is my css setup so slow today",
 ]
 
@@ -47,15 +51,15 @@ def test_a_memorised_answer_scores_no_margin_over_the_best_constant() -> None:
     assert learnt["best_constant_agreement"] == 0.2
     assert learnt["teacher_agreement"]["student"] == 0.2
     assert learnt["agreement_margin"] == 0.0
-    # The input-dependent rule sees through it: right size for the two 2-word prompts and "zorblip" only.
-    assert learnt["input_rules"] == ["data-states-input-size"]
-    assert learnt["input_rule_pass_rate"] == {"student": 0.6, "teacher": 1.0}
+    # The input-dependent rules see through it: size and ending are both right for "fix nginx" only.
+    assert learnt["input_rules"] == ["data-states-input-size", "context-matches-ending"]
+    assert learnt["input_rule_pass_rate"] == {"student": 0.2, "teacher": 1.0}
 
 
 def test_novel_answers_and_agreement_on_them() -> None:
     perfect = [sinc_scatter(p) for p in PROMPTS]
     learnt = _evaluate(perfect, train_prompts=["fix nginx", "kubernetes"])
-    # "fix pandas" gets a new answer (data domain); "fix nginx" is word for word a training answer.
+    # "fix pandas?" gets a new answer (a question); "fix nginx" is word for word a training answer.
     assert learnt["novel_held_out"] == 4 and learnt["novel_share"] == 0.8
     assert learnt["novel_indices"] == [1, 2, 3, 4]
     assert learnt["teacher_agreement"]["student"] == learnt["teacher_agreement_novel"]["student"] == 1.0

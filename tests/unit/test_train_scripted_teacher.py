@@ -11,34 +11,22 @@ import pytest
 from distillery.api.spec import OutputRule, OutputSpec
 from distillery.contract import Contract
 from distillery.contract.sinc import SINC_BANDS, sinc_output_spec
-from distillery.fakes.prompt_pool import POOL_SIZE, SHAPES, TOPICS
-from distillery.fakes.scripted import (
-    DATA_SIZE_RULE,
-    EDGE_PROMPTS,
-    sinc_scatter,
-    split_prompts,
-    varied_prompts,
-)
+from distillery.fakes.prompt_pool import ENDINGS, POOL_SIZE, TEMPLATES, combination, varied_prompts
+from distillery.fakes.scripted import EDGE_PROMPTS, INPUT_RULES, sinc_scatter, split_prompts
 
 BASE = sinc_output_spec()
 CONTRACT = Contract(
-    OutputSpec(format="json", json_schema=BASE.json_schema, rules=[*BASE.rules, OutputRule(**DATA_SIZE_RULE)])
+    OutputSpec(
+        format="json",
+        json_schema=BASE.json_schema,
+        rules=[*BASE.rules, *(OutputRule(**r) for r in INPUT_RULES)],
+    )
 )
+ODD = ["", "   ", "ünïcödé ✓", 'say "quoted" things. Twice!', "a  b", "hi ! ", "why?"]
 
 
-@pytest.mark.parametrize(
-    "prompt",
-    [
-        *EDGE_PROMPTS,
-        "",
-        "   ",
-        "ünïcödé ✓",
-        'say "quoted" things. Twice!',
-        "a  b",
-        *varied_prompts(POOL_SIZE)[::23],
-    ],
-)
-def test_every_answer_passes_the_contract_and_the_input_rule(prompt: str) -> None:
+@pytest.mark.parametrize("prompt", [*EDGE_PROMPTS, *ODD, *varied_prompts(POOL_SIZE)[::29]])
+def test_every_answer_passes_the_contract_and_the_input_rules(prompt: str) -> None:
     answer = sinc_scatter(prompt)
     result = CONTRACT.check(answer, prompt=prompt)
     assert result.passed, result.failures
@@ -49,43 +37,37 @@ def _bands(prompt: str) -> list[str]:
     return [band["x"] for band in json.loads(sinc_scatter(prompt))["fragments"]]
 
 
-def test_answers_are_composed_from_intent_domain_and_length() -> None:
-    fix_k8s, fix_pandas, explain_k8s = (
-        _bands("fix kubernetes"),
-        _bands("fix pandas"),
-        _bands("explain kubernetes now"),
-    )
-    assert fix_k8s[0] == fix_pandas[0] != explain_k8s[0]  # PERSONA: from the verb
-    assert fix_k8s[1] == explain_k8s[1] == "The request is about infrastructure operations."
-    assert fix_pandas[1] == "The request is about data analysis."  # CONTEXT: from the topic's domain
-    assert fix_k8s[2] == "A few words." and explain_k8s[2] == "One sentence."  # DATA: from the length
-    assert _bands("zorblip")[1] == "The request is about an unclear subject."
+def test_answers_are_composed_from_first_word_ending_and_length() -> None:
+    fix, fix_asked, explain = _bands("fix nginx"), _bands("fix pandas?"), _bands("explain docker to me!")
+    assert fix[0] == fix_asked[0] == "A senior engineer." != explain[0]  # PERSONA: the first word
+    assert fix[1] == "The user states a request." and fix_asked[1] == "The user asks a question."
+    assert explain[1] == "The user is in a hurry."  # CONTEXT: the ending
+    assert fix[2] == fix_asked[2] == "A few words." and explain[2] == "One sentence."  # DATA: the length
+    assert _bands("fix kubernetes") == fix  # the topic word plays no part
 
 
-def test_the_input_rule_fails_a_memorised_answer() -> None:
+def test_the_input_rules_fail_a_memorised_answer() -> None:
     constant = sinc_scatter("fix kubernetes")
-    verdicts = [
-        CONTRACT.check(constant, prompt=p).passed for p in ("fix pandas", "explain docker to a beginner")
+    prompts = ("fix pandas", "fix pandas?", "explain docker to a beginner")
+    assert [CONTRACT.check(constant, prompt=p).failures for p in prompts] == [
+        [],
+        ["rule:context-matches-ending"],
+        ["rule:data-states-input-size"],
     ]
-    assert verdicts == [True, False]  # right size for two words, wrong for five
-    assert CONTRACT.input_rule_names == ["data-states-input-size"]
+    assert CONTRACT.input_rule_names == ["data-states-input-size", "context-matches-ending"]
 
 
 def test_held_out_answers_are_new_combinations_of_trained_parts() -> None:
     train, held_out = split_prompts(300, 24)
     assert not set(train) & set(held_out)
     trained = {sinc_scatter(p) for p in train}
-    novel = [p for p in held_out if sinc_scatter(p) not in trained]
-    assert len(novel) / len(held_out) >= 0.5, len(novel)
-    # Every part is trained: every topic is in training, and held-out prompts span every shape.
-    assert all(any(topic in p.lower().replace("?", " ").split() for p in train) for topic in TOPICS)
-    assert len({_shape(p) for p in held_out}) == len(SHAPES)
-    # One memorised answer repeated for every held-out prompt agrees with the teacher rarely.
-    assert Counter(map(sinc_scatter, held_out)).most_common(1)[0][1] / len(held_out) <= 0.2
-
-
-def _shape(prompt: str) -> str:
-    for index in range(POOL_SIZE):
-        if varied_prompts(1, offset=index)[0] == prompt:
-            return SHAPES[index % len(SHAPES)]
-    raise AssertionError(prompt)
+    assert sum(sinc_scatter(p) not in trained for p in held_out) / len(held_out) >= 0.5
+    # Every part is trained: every template and every ending; held-out prompts span every template.
+    shapes = {combination(i)[:2] for i in range(POOL_SIZE) if varied_prompts(1, offset=i)[0] in set(train)}
+    assert {t for t, _ in shapes} == set(range(len(TEMPLATES))) and {e for _, e in shapes} == set(
+        range(len(ENDINGS))
+    )
+    held = {combination(i)[0] for i in range(POOL_SIZE) if varied_prompts(1, offset=i)[0] in set(held_out)}
+    assert held == set(range(len(TEMPLATES)))
+    # One memorised answer repeated for every held-out prompt agrees with the teacher on few of them.
+    assert Counter(map(sinc_scatter, held_out)).most_common(1)[0][1] / len(held_out) <= 0.25

@@ -1,10 +1,15 @@
-"""The scripted teachers' prompts: topics x shapes, and a split that holds out COMBINATIONS.
+"""The scripted teachers' prompts: request templates x endings x topics, and a split that holds out
+COMBINATIONS.
 
-Every prompt is one shape (a one-word topic, a fix request, a question, a paragraph, gibberish ...)
-filled with one topic word; each topic belongs to one domain. The held-out split keeps whole
-(shape, domain) pairs out of training while every shape and every topic still appears in training,
-so a held-out prompt is a new combination of known parts: the scripted teacher's answer to it
-(composed from the shape and the domain) appears nowhere in training.
+Every prompt is one template (a bare topic, a fix request, a question, a paragraph, gibberish ...)
+filled with a topic word and closed by one ending ("", "?" or "!"). The held-out split keeps
+(template, ending) pairs out of training while every template and every ending still appears in
+training, so a held-out prompt is a new combination of known parts: the scripted teacher's answer
+(composed from the first word, the ending and the length) appears nowhere in training.
+
+Measured on the tiny CPU student (2 layers, hidden 64, LoRA, ~300 steps): features at the prompt's
+edges (first word, last character, length) are learnt and composed; a topic word in the middle of
+the prompt (its domain, or the word itself) is not learnt in demo time, so answers do not use it.
 """
 
 from __future__ import annotations
@@ -15,18 +20,8 @@ TOPICS = (
     "numpy", "django", "flask", "helm", "git", "vim", "excel", "calculus", "poetry", "history",
     "cooking", "travel", "budget", "resume", "email", "marketing", "chess", "guitar", "yoga", "physics",
 )  # fmt: skip
-DOMAINS = {
-    "software development": "python rust react golang bash java swift css html django flask git vim graphql",
-    "infrastructure operations": "kubernetes docker linux terraform nginx helm redis kafka",
-    "data analysis": "postgres pandas spark numpy excel",
-    "learning a subject": "calculus physics history poetry chess guitar",
-    "everyday life": "cooking travel budget resume email marketing yoga",
-}
-DOMAIN_OF = {topic: domain for domain, topics in DOMAINS.items() for topic in topics.split()}
-_DOMAIN_INDEX = {domain: index for index, domain in enumerate(DOMAINS)}
-assert set(DOMAIN_OF) == set(TOPICS), "every topic has exactly one domain"
 _SYLLABLES = ("zor", "blip", "quax", "vrun", "mip", "tek", "glo", "fra")
-SHAPES = (
+TEMPLATES = (
     "{t}",
     "fix {t}",
     "help with {t} please",
@@ -35,41 +30,36 @@ SHAPES = (
     "why is my {t} setup so slow today",
     "compare {t} and {u} for a small team",
     "I have been using {t} for a year and I want to move to {u}. What should I watch out for, "
-    "and how do I plan the migration without downtime?",
-    "{t}???",
+    "and how do I plan the migration without downtime",
     "summarize the {t} docs in three bullet points",
-    "{g}",  # gibberish: no topic word at all
+    "{g}",  # gibberish: no real word at all
 )
-POOL_SIZE = len(TOPICS) * len(SHAPES)
-GIBBERISH_SHAPE = len(SHAPES) - 1
+ENDINGS = ("", "?", "!")
+SHAPES = len(TEMPLATES) * len(ENDINGS)
+POOL_SIZE = SHAPES * len(TOPICS)
 EDGE_PROMPTS = ("hi", "???", "asdf", "fix line 3", "ok", "help")
 
 
 def gibberish(topic_index: int) -> str:
-    """A made-up word, distinct per topic index (e.g. 'zorblip')."""
+    """A made-up word, distinct per topic index (e.g. 'zorblipzor')."""
     return _SYLLABLES[topic_index % 8] + _SYLLABLES[(topic_index // 8) % 8] + _SYLLABLES[topic_index % 5]
 
 
-def _combination(index: int) -> tuple[int, int]:
-    """(shape, topic) of pool position `index`: shapes cycle fastest, so any prefix spans every shape."""
-    return index % len(SHAPES), (index // len(SHAPES)) % len(TOPICS)
+def combination(index: int) -> tuple[int, int, int]:
+    """(template, ending, topic) of pool position `index`; templates cycle fastest, then endings."""
+    return index % len(TEMPLATES), (index // len(TEMPLATES)) % len(ENDINGS), (index // SHAPES) % len(TOPICS)
 
 
 def is_held_out(index: int) -> bool:
-    """Held-out combinations: each shape with one domain (shape s holds out domain (2s + 1) % 5).
-
-    Gibberish has no topic, hence no domain: it is held out for the same topics as shape 0 so that
-    held-out prompts include gibberish too (its answer is the same as in training, never novel).
-    """
-    shape, topic = _combination(index)
-    domain = _DOMAIN_INDEX[DOMAIN_OF[TOPICS[topic]]]
-    return domain == (2 * (0 if shape == GIBBERISH_SHAPE else shape) + 1) % len(DOMAINS)
+    """Held-out combinations: template k is held out with ending k % 3 (for every topic)."""
+    template, ending, _ = combination(index)
+    return ending == template % len(ENDINGS)
 
 
 def pool_prompt(index: int) -> str:
-    shape, topic = _combination(index)
+    template, ending, topic = combination(index)
     other = TOPICS[(topic * 7 + 3) % len(TOPICS)]
-    text = SHAPES[shape].format(t=TOPICS[topic], u=other, g=gibberish(topic))
+    text = TEMPLATES[template].format(t=TOPICS[topic], u=other, g=gibberish(topic)) + ENDINGS[ending]
     return text + (f" #{index}" if index >= POOL_SIZE else "")
 
 
@@ -78,18 +68,11 @@ def varied_prompts(count: int, *, offset: int = 0) -> list[str]:
     return [pool_prompt(index) for index in range(offset, offset + count)]
 
 
-def _round_robin(indices: list[int], group: int) -> list[int]:
-    """`indices` reordered so that consecutive ones come from different groups (0 shape, 1 topic).
-
-    Each group's members are rotated by the group's number, so a prefix does not favour the
-    members that come first in pool order (e.g. always the same shapes of every topic).
-    """
-    groups: dict[int, list[int]] = {}
+def _round_robin(indices: list[int]) -> list[int]:
+    """`indices` reordered so that consecutive ones come from different (template, ending) shapes."""
+    groups: dict[tuple[int, int], list[int]] = {}
     for index in indices:
-        groups.setdefault(_combination(index)[group], []).append(index)
-    for key, members in groups.items():
-        shift = key % len(members)
-        groups[key] = members[shift:] + members[:shift]
+        groups.setdefault(combination(index)[:2], []).append(index)
     rounds = max((len(members) for members in groups.values()), default=0)
     return [members[r] for r in range(rounds) for members in groups.values() if r < len(members)]
 
@@ -97,10 +80,9 @@ def _round_robin(indices: list[int], group: int) -> list[int]:
 def split_prompts(train: int, held_out: int) -> tuple[list[str], list[str]]:
     """(training prompts, held-out prompts) from the pool; held-out ones are unseen combinations.
 
-    Training prompts cycle through the topics (any prefix teaches every topic's domain); held-out
-    prompts cycle through the shapes (any prefix covers one word, gibberish, questions, paragraphs).
+    Both cycle through the shapes, so any prefix spans one word, gibberish, questions and paragraphs.
     """
     indices = range(POOL_SIZE)
-    train_indices = _round_robin([i for i in indices if not is_held_out(i)], group=1)[:train]
-    held_out_indices = _round_robin([i for i in indices if is_held_out(i)], group=0)[:held_out]
+    train_indices = _round_robin([i for i in indices if not is_held_out(i)])[:train]
+    held_out_indices = _round_robin([i for i in indices if is_held_out(i)])[:held_out]
     return [pool_prompt(i) for i in train_indices], [pool_prompt(i) for i in held_out_indices]

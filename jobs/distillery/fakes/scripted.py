@@ -2,15 +2,16 @@
 
 `sinc_scatter` answers any prompt with a valid seed-001 sinc JSON (6 bands in order, CONSTRAINTS
 the longest, TASK one sentence, a formula field), COMPOSED from three features of the input:
-- the intent, from the first word (fix / explain / write / ... / a question): PERSONA, FORMAT, TASK;
-- the domain of the first known topic word anywhere in the prompt (kubernetes -> infrastructure
-  operations; "an unclear subject" without one): CONTEXT;
+- the intent, from the first word (fix / explain / write / why ... / none of these): PERSONA,
+  FORMAT and TASK;
+- the ending ("?" a question, "!" urgent, else a plain request): CONTEXT;
 - the length bucket (a few words / one sentence / a paragraph): DATA and CONSTRAINTS.
-A prompt combining a known intent with a known domain in a new way gets an answer that no training
-example holds: a student can only match it by composing what it learnt. Nothing is copied verbatim
-from the prompt (measured: a tiny CPU student does not learn to copy words in demo time).
-Outputs satisfy `distillery.contract.sinc.sinc_output_spec()` and the input-dependent rule
-`DATA_SIZE_RULE` (DATA states the prompt's size correctly).
+A prompt combining a known intent with a known ending in a new way gets an answer that no training
+example holds: a student can only match it by composing what it learnt. The topic word is not used
+(see `prompt_pool` for what a tiny CPU student learns in demo time); a real teacher's answers
+depend on much more, which only a real base model can learn.
+Outputs satisfy `distillery.contract.sinc.sinc_output_spec()` and the input-dependent rules
+`INPUT_RULES` (DATA states the prompt's size; CONTEXT matches its ending).
 `routing_label` is seed 004's retrieval router: code | docs | hybrid | skip.
 """
 
@@ -21,7 +22,7 @@ import re
 from typing import Any
 
 from distillery.contract.sinc import SINC_BANDS, SINC_FORMULA, SINC_T
-from distillery.fakes.prompt_pool import DOMAIN_OF, EDGE_PROMPTS, split_prompts, varied_prompts
+from distillery.fakes.prompt_pool import EDGE_PROMPTS, split_prompts, varied_prompts
 
 __all__ = ["EDGE_PROMPTS", "split_prompts", "varied_prompts"]
 
@@ -35,6 +36,11 @@ _INTENT_OF_VERB = {
     "compare": "compare", "summarize": "summarize", "summarise": "summarize", "help": "help",
 }  # fmt: skip
 _QUESTION_WORDS = {"why", "what", "how", "when", "where", "who", "which", "is", "can", "should", "does"}
+_ENDINGS = {
+    "?": "The user asks a question.",
+    "!": "The user is in a hurry.",
+    "": "The user states a request.",
+}
 # intent -> (PERSONA, FORMAT, TASK)
 _INTENTS = {
     "fix": ("A senior engineer.", "The fix first, then one line on why.", "Fix the reported problem."),
@@ -64,8 +70,8 @@ def _at_most(words: int) -> str:
     return rf"r'^\s*(\S+(\s+\S+){{0,{words - 1}}})?\s*$'"
 
 
-# The input-dependent rule (rules read `input`): DATA states the prompt's size, so the right DATA
-# depends on the prompt and no single memorised answer passes this rule on every prompt.
+# The input-dependent rules (rules read `input`): the right DATA and CONTEXT depend on the prompt,
+# so no single memorised answer passes them on every prompt.
 DATA_SIZE_RULE: dict[str, str] = {
     "name": "data-states-input-size",
     "expression": (
@@ -78,30 +84,41 @@ DATA_SIZE_RULE: dict[str, str] = {
         f"'{_SIZES['medium']}' (up to {MEDIUM_WORDS}) or '{_SIZES['long']}'"
     ),
 }
+CONTEXT_ENDING_RULE: dict[str, str] = {
+    "name": "context-matches-ending",
+    "expression": (
+        f"input.trim().endsWith('?') ? output.fragments[1].x == '{_ENDINGS['?']}' : "
+        f"input.trim().endsWith('!') ? output.fragments[1].x == '{_ENDINGS['!']}' : "
+        f"output.fragments[1].x == '{_ENDINGS['']}'"
+    ),
+    "message": "CONTEXT must say whether the prompt asks a question (?), is urgent (!) or states a request",
+}
+INPUT_RULES = [DATA_SIZE_RULE, CONTEXT_ENDING_RULE]
 
 
-def features(prompt: str) -> tuple[str, str | None, str]:
-    """(intent, domain or None, length bucket) of a prompt: all the scripted teacher looks at."""
+def features(prompt: str) -> tuple[str, str, str]:
+    """(intent, ending, length bucket) of a prompt: all the scripted teacher looks at."""
     words = _WORD.findall(prompt.lower())
-    domain = next((DOMAIN_OF[w] for w in words if w in DOMAIN_OF), None)
     first = words[0] if words else ""
     if first in _INTENT_OF_VERB:
         intent = _INTENT_OF_VERB[first]
-    elif first in _QUESTION_WORDS or prompt.rstrip().endswith("?"):
+    elif first in _QUESTION_WORDS:
         intent = "question"
     else:
         intent = "other"
+    stripped = prompt.strip()
+    ending = stripped[-1] if stripped and stripped[-1] in "?!" else ""
     count = len(prompt.split())
     length = "short" if count <= SHORT_WORDS else "medium" if count <= MEDIUM_WORDS else "long"
-    return intent, domain, length
+    return intent, ending, length
 
 
 def sinc_fragments(prompt: str) -> list[str]:
     """The six band texts, in band order, for `prompt`."""
-    intent, domain, length = features(prompt)
+    intent, ending, length = features(prompt)
     persona, form, task = _INTENTS[intent]
     data, constraints = _LENGTHS[length]
-    return [persona, f"The request is about {domain or 'an unclear subject'}.", data, constraints, form, task]
+    return [persona, _ENDINGS[ending], data, constraints, form, task]
 
 
 def sinc_scatter(prompt: str) -> str:
