@@ -7,14 +7,13 @@
 - The manifest is built from this package (not from the repository's examples/, so an installed
   `distillery demo` works anywhere): the seed-001 sinc contract of examples/sinc-scatter/run.yaml
   (`distillery.contract.sinc`) plus two input-dependent rules (`data-states-input-size`: DATA
-  states the prompt's size; `context-matches-ending`: CONTEXT matches its ending ? or !), a CPU-sized student and training, written to the output directory
-  and run through the same runner as `distillery run`. The student's system prompt is shortened: a
-  2-layer model learns the format far faster when the fixed prefix it must attend past is a few
-  tokens instead of forty.
-- Held-out prompts are unseen combinations of a known request template (one word, gibberish,
-  question, paragraph, fix / explain / compare ...) and a known ending (none, ? or !), so the
-  scripted teacher's answers to them appear nowhere in training: matching them shows the student
-  composes what it learnt, not that it memorised answers.
+  states the prompt's size; `context-matches-ending`: CONTEXT matches its ending, ? or !), a
+  CPU-sized student and training; it is written to the output directory and run through the same
+  runner as `distillery run`. The student's system prompt is shortened: a 2-layer model learns the
+  format far faster when the fixed prefix it must attend past is a few tokens instead of forty.
+- Held-out prompts are unseen combinations of known features (opening word, ending, length; every
+  pair of them occurs in training), so the scripted teacher's answers to them appear nowhere in
+  training: matching them shows the student composes what it learnt, not that it memorised answers.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ class DemoSettings:
 
     prompts: int = 300
     held_out: int = 24
-    epochs: float = 5
+    epochs: float = 8
     learning_rate: float = 1e-2
     batch_size: int = 8
     gradient_accumulation: int = 1

@@ -37,7 +37,9 @@ def test_student_composes_unseen_answers_beyond_any_memorised_answer(
 ) -> None:
     monkeypatch.setenv("DISTILLERY_TORCH_THREADS", "1")  # one thread: 3x faster on a shared 2-core box
     train_prompts, held_out_prompts = split_prompts(TRAIN, HELD_OUT)
-    manifest = sinc_run_spec(str(tiny_model_dir), held_out_prompts, training={"epochs": 5}, input_rule=True)
+    manifest = sinc_run_spec(
+        str(tiny_model_dir), held_out_prompts, training={"epochs": 8, "packing": False}, input_rule=True
+    )
     manifest["spec"]["evaluation"]["compare"] = ["base", "teacher"]
     spec = DistillationRun.model_validate(manifest).spec
     store = open_store(f"file://{tmp_path}/store")

@@ -37,13 +37,15 @@ def _bands(prompt: str) -> list[str]:
     return [band["x"] for band in json.loads(sinc_scatter(prompt))["fragments"]]
 
 
-def test_answers_are_composed_from_first_word_ending_and_length() -> None:
+def test_answers_are_composed_from_first_word_length_and_ending() -> None:
     fix, fix_asked, explain = _bands("fix nginx"), _bands("fix pandas?"), _bands("explain docker to me!")
     assert fix[0] == fix_asked[0] == "A senior engineer." != explain[0]  # PERSONA: the first word
+    assert fix[5] == fix_asked[5] == "Fix the reported problem."  # TASK: the first word
+    assert fix[2] == fix_asked[2] == "A few words." and explain[2] == "One sentence."  # DATA: the length
     assert fix[1] == "The user states a request." and fix_asked[1] == "The user asks a question."
     assert explain[1] == "The user is in a hurry."  # CONTEXT: the ending
-    assert fix[2] == fix_asked[2] == "A few words." and explain[2] == "One sentence."  # DATA: the length
-    assert _bands("fix kubernetes") == fix  # the topic word plays no part
+    assert _bands("fix kubernetes") == fix  # the topic word plays no part beyond a first word
+    assert _bands("kubernetes")[0] == "A subject expert." and _bands("zorblip")[0] == "A helpful assistant."
 
 
 def test_the_input_rules_fail_a_memorised_answer() -> None:
@@ -70,4 +72,4 @@ def test_held_out_answers_are_new_combinations_of_trained_parts() -> None:
     held = {combination(i)[0] for i in range(POOL_SIZE) if varied_prompts(1, offset=i)[0] in set(held_out)}
     assert held == set(range(len(TEMPLATES)))
     # One memorised answer repeated for every held-out prompt agrees with the teacher on few of them.
-    assert Counter(map(sinc_scatter, held_out)).most_common(1)[0][1] / len(held_out) <= 0.25
+    assert Counter(map(sinc_scatter, held_out)).most_common(1)[0][1] / len(held_out) <= 0.15

@@ -2,12 +2,13 @@
 
 `sinc_scatter` answers any prompt with a valid seed-001 sinc JSON (6 bands in order, CONSTRAINTS
 the longest, TASK one sentence, a formula field), COMPOSED from three features of the input:
-- the intent, from the first word (fix / explain / write / why ... / none of these): PERSONA,
-  FORMAT and TASK;
-- the ending ("?" a question, "!" urgent, else a plain request): CONTEXT;
+- the intent, from the first word (fix / explain / ... / a question word / a known topic word /
+  anything else): PERSONA, FORMAT and TASK;
+- the ending ("?" a question, "!" urgent, else a plain request): CONTEXT (measured: a tiny student
+  reads the ending for the second band, not for the last one);
 - the length bucket (a few words / one sentence / a paragraph): DATA and CONSTRAINTS.
-A prompt combining a known intent with a known ending in a new way gets an answer that no training
-example holds: a student can only match it by composing what it learnt. The topic word is not used
+A prompt combining known features in a new way gets an answer that no training example holds: a
+student can only match it by composing what it learnt. The topic word is not used
 (see `prompt_pool` for what a tiny CPU student learns in demo time); a real teacher's answers
 depend on much more, which only a real base model can learn.
 Outputs satisfy `distillery.contract.sinc.sinc_output_spec()` and the input-dependent rules
@@ -22,7 +23,7 @@ import re
 from typing import Any
 
 from distillery.contract.sinc import SINC_BANDS, SINC_FORMULA, SINC_T
-from distillery.fakes.prompt_pool import EDGE_PROMPTS, split_prompts, varied_prompts
+from distillery.fakes.prompt_pool import EDGE_PROMPTS, TOPICS, split_prompts, varied_prompts
 
 __all__ = ["EDGE_PROMPTS", "split_prompts", "varied_prompts"]
 
@@ -50,8 +51,10 @@ _INTENTS = {
     "summarize": ("A concise editor.", "Three bullet points.", "Summarize the material."),
     "help": ("A friendly helper.", "A short numbered list.", "Help the user get unstuck."),
     "question": ("A domain expert.", "A direct answer, then details.", "Answer the question directly."),
+    "topic": ("A subject expert.", "A short overview.", "Describe the subject briefly."),
     "other": ("A helpful assistant.", "A short answer.", "Respond to the request."),
 }
+_TOPIC_WORDS = frozenset(TOPICS)
 # length bucket -> (DATA, CONSTRAINTS); CONSTRAINTS is the longest band.
 _LENGTHS = {
     "short": ("A few words.", "The prompt is short: ask one clarifying question and invent no facts."),
@@ -104,6 +107,8 @@ def features(prompt: str) -> tuple[str, str, str]:
         intent = _INTENT_OF_VERB[first]
     elif first in _QUESTION_WORDS:
         intent = "question"
+    elif first in _TOPIC_WORDS:
+        intent = "topic"
     else:
         intent = "other"
     stripped = prompt.strip()
