@@ -58,7 +58,7 @@ class DemoSettings:
     learning_rate: float = 1e-2
     batch_size: int = 8
     gradient_accumulation: int = 1
-    lora_rank: int = 16
+    lora_rank: int = 64
     max_length: int = 512
     max_new_tokens: int = 190
     eval_batch_size: int = 24

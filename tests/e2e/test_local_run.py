@@ -39,7 +39,7 @@ from distillery.fakes.anthropic_server import FakeAnthropicServer, sinc_scatter_
 pytestmark = pytest.mark.slow
 
 # Smaller than the demo's defaults, still enough for the student to learn the contract.
-PIPELINE = DemoSettings(prompts=160, held_out=12, epochs=5)
+PIPELINE = DemoSettings(prompts=160, held_out=12, epochs=8)
 # Only the mechanics of kill and resume matter here: a few steps, checkpoints often.
 RESUMABLE = DemoSettings(prompts=48, held_out=4, epochs=4, checkpoint_every_steps=4, max_new_tokens=48)
 KILL_DEADLINE_S = 240

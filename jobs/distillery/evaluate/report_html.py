@@ -99,7 +99,7 @@ def _example(number: int, prediction: dict[str, Any]) -> str:
         "compression": "compression error: the teacher passed, the student failed",
         "inherited": "inherited error: the teacher failed too",
         "failed": "student failed (no teacher answer to compare)",
-        "ok": "student correct",
+        "ok": "no student error",
     }
     tags = [f"<span class='tag {status}'>{_e(labels[status])}</span>"]
     agrees = (models.get("student") or {}).get("agrees_with_teacher")
