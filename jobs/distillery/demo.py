@@ -39,11 +39,11 @@ STUDENT_SYSTEM_PROMPT = "Scatter the prompt into sinc JSON."
 
 
 SHOWS = (
-    "It shows: the pipeline end to end, and a tiny CPU student learning the output FORMAT and\n"
-    "INPUT-KEYED behaviour: on held-out prompts whose teacher answer never occurs in training, it\n"
-    "composes the answer from the prompt's first word, ending and length (agreement next to the\n"
+    "It shows: the pipeline end to end, and a tiny CPU student learning the output FORMAT and "
+    "INPUT-KEYED behaviour: on held-out prompts whose teacher answer never occurs in training, it "
+    "composes answers from the prompt's first word, ending and length (its agreement next to the "
     "best single memorised answer is printed above). The teacher is scripted: a toy task.\n"
-    "It does not show: quality on real prompts, copying or reasoning about the input, or whether a\n"
+    "It does not show: quality on real prompts, copying or reasoning about the input, or whether a "
     "real base model (e.g. Qwen2.5-1.5B with a real teacher) passes your gates; that needs a real run."
 )
 
@@ -220,5 +220,5 @@ def run_demo(
             f"{body['spec']['teacher']['model']} would charge; nothing was paid)"
         )
     console.print(f"manifest: {manifest}", highlight=False)
-    console.print(Panel.fit(SHOWS, title="what this demo shows", border_style="yellow"))
+    console.print(Panel(SHOWS, title="what this demo shows", border_style="yellow"))
     return result
