@@ -6,7 +6,10 @@ exact agreement with the teacher next to what ONE memorised answer would score o
 (the best constant answer), measured by the evaluation itself, plus agreement on the novel answers.
 A contract pass rate alone would not do: one memorised valid answer scores 100% on the seed's rules.
 
-Measured numbers are in the module's MEASURED line (see the report of the branch that set them).
+Measured on 2 shared CPU cores (load ~5; 300 examples, 8 epochs, LoRA r=64, 288 steps, 3 min 40 s):
+loss 7.57 -> 0.034; exact agreement 0.46 vs 0.125 for the best constant answer (margin 0.33); 24 of
+24 held-out teacher answers novel, agreement on them 0.46; input-dependent rules 1.0 (base 0.0).
+The asserted margins leave headroom below those numbers.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from distillery.train.job import train_to_store
 from tests.fixtures.models import SHORT_SYSTEM_PROMPT, sinc_run_spec
 
 TRAIN, HELD_OUT = 300, 24
-MIN_AGREEMENT_MARGIN = 0.3  # student agreement minus the best constant answer's
+MIN_AGREEMENT_MARGIN = 0.25  # student agreement minus the best constant answer's
 MIN_NOVEL_SHARE = 0.5
-MIN_NOVEL_AGREEMENT = 0.25
+MIN_NOVEL_AGREEMENT = 0.3
 MAX_BASE_PASS = 0.1
 
 
