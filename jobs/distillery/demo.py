@@ -11,9 +11,10 @@
   CPU-sized student and training; it is written to the output directory and run through the same
   runner as `distillery run`. The student's system prompt is shortened: a 2-layer model learns the
   format far faster when the fixed prefix it must attend past is a few tokens instead of forty.
-- Held-out prompts are unseen combinations of known features (opening word, ending, length; every
-  pair of them occurs in training), so the scripted teacher's answers to them appear nowhere in
-  training: matching them shows the student composes what it learnt, not that it memorised answers.
+- Held-out prompts are unseen combinations of a known request template (one word, gibberish,
+  question, paragraph, fix / explain / compare ...) and a known ending (none, ? or !), so the
+  scripted teacher's answers to them appear nowhere in training: matching them shows the student
+  composes what it learnt, not that it memorised answers.
 """
 
 from __future__ import annotations

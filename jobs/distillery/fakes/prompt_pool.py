@@ -7,9 +7,11 @@ filled with a topic word and closed by one ending ("", "?" or "!"). The held-out
 training, so a held-out prompt is a new combination of known parts: the scripted teacher's answer
 (composed from the first word, the ending and the length) appears nowhere in training.
 
-Measured on the tiny CPU student (2 layers, hidden 64, LoRA, ~300 steps): features at the prompt's
-edges (first word, last character, length) are learnt and composed; a topic word in the middle of
-the prompt (its domain, or the word itself) is not learnt in demo time, so answers do not use it.
+Measured on the tiny CPU student (2 layers, hidden 64, LoRA r=64, ~290 steps): features at the
+prompt's edges (first word, last character, length) are learnt and partly composed (46% of the
+held-out answers exact, 12.5% for the best memorised answer); a topic word in the middle of the
+prompt (its domain, or the word itself) is not learnt in demo time, so answers do not use it; and
+a split where only the opening word told requests apart (same wording after it) was not learnt.
 """
 
 from __future__ import annotations
