@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from distillery.contract import compile_rule
+from distillery.contract.cel_rules import reads_variable
 from distillery.contract.sinc import SINC_JSON_SCHEMA
 from distillery.errors import ContractError
 
@@ -122,3 +123,18 @@ def test_awkward_property_names_and_shapes_still_type() -> None:
     # a property name CEL cannot spell leaves the object open (a map): nothing is rejected for it
     dashed = {**closed, "properties": {**closed["properties"], "with-dash": {"type": "string"}}}
     check("output['with-dash'] == 'x' && output.anything == 1", dashed)
+
+
+@pytest.mark.parametrize(
+    ("expression", "reads"),
+    [
+        ("size(input) > 3", True),
+        ('input.startsWith("a")', True),
+        ("output.input == 1", False),
+        ('"input" == output.x', False),
+        ("output.x == 'a\\'input' // input", False),
+        ("inputs == 1", False),
+    ],
+)
+def test_which_rules_read_the_prompt(expression: str, reads: bool) -> None:
+    assert reads_variable(expression, "input") is reads

@@ -118,6 +118,9 @@ class EvaluateResult(PhaseResult):
     quality_drop_vs_teacher: float | None = Field(default=None, description="Teacher minus student quality.")
     speedup_vs_teacher: float | None = Field(default=None, description="Teacher / student latency.")
     cost_ratio_vs_teacher: float | None = Field(default=None, description="Teacher / student cost.")
+    agreement_margin: float | None = Field(
+        default=None, description="Student's agreement with the teacher minus the best memorised answer's."
+    )
     gates: list[GateOutcome] = Field(default_factory=list, max_length=32, description="Gate results.")
     gates_passed: bool | None = Field(default=None, description="Every gate passed.")
     verdict: str | None = Field(default=None, max_length=NAME_TEXT, description="The verdict.")
@@ -183,9 +186,21 @@ class TrainSummary(TrainResult):
     train_cpu_seconds: float | None = None
 
 
+Rates = dict[str, float | None]
+
+
 class EvaluateSummary(EvaluateResult):
     phase: Literal["evaluate"] = "evaluate"
     artifacts: dict[str, str] = Field(default_factory=dict)
+    teacher_agreement: Rates | None = None
+    best_constant_agreement: float | None = None
+    novel_held_out: int | None = None
+    novel_share: float | None = None
+    teacher_agreement_novel: Rates | None = None
+    accuracy: Rates | None = None
+    best_constant_accuracy: float | None = None
+    accuracy_margin: float | None = None
+    input_rule_pass_rate: Rates | None = None
 
 
 class PublishSummary(PublishResult):

@@ -96,6 +96,17 @@ def compile_rule(
     RuleEnvironment(output_format, json_schema).compile(name, expression)
 
 
+# String literals ("..." or '...', with escapes) and // comments: their text is not code.
+_LITERALS = re.compile(r'"(?:[^"\\\n]|\\.)*"' + r"|'(?:[^'\\\n]|\\.)*'" + r"|//[^\n]*")
+
+
+def reads_variable(expression: str, variable: str) -> bool:
+    """Whether a rule refers to `variable`: the identifier outside string literals and comments,
+    and not as a field name (`output.input` does not read `input`)."""
+    code = _LITERALS.sub(" ", expression)
+    return re.search(rf"(?<![\w.]){re.escape(variable)}\b", code) is not None
+
+
 def describe_eval_error(message: str) -> str:
     """cel-cpp's status text without its code ('NOT_FOUND: Key not found...' -> 'Key not found...')."""
     return _STATUS_CODE.sub("", message, count=1)
@@ -119,6 +130,7 @@ class CompiledRule:
         self.name = name
         self.expression = expression
         self.message = message
+        self.reads_input = reads_variable(expression, "input")
         self._program = (environment or RuleEnvironment()).compile(name, expression)
 
     def evaluate(self, activation: Any) -> RuleResult:

@@ -32,6 +32,11 @@ class Contract:
     def rule_names(self) -> list[str]:
         return [rule.name for rule in self._rules]
 
+    @property
+    def input_rule_names(self) -> list[str]:
+        """The rules whose expression reads `input` (the prompt)."""
+        return [rule.name for rule in self._rules if rule.reads_input]
+
     def check(self, raw: str, *, prompt: str | None = None) -> ContractResult:
         """Check one completion; every check runs (schema and rules alike) so reports are complete.
 

@@ -13,6 +13,8 @@ from distillery.contract import Contract, ContractResult
 from distillery.evaluate import gates as gating
 from distillery.evaluate import generation
 from distillery.evaluate import metrics as m
+from distillery.evaluate.economics import economics
+from distillery.evaluate.generalisation import agreement_flags, generalisation
 from distillery.evaluate.judging import ModelJudge
 from distillery.evaluate.metrics import Answer
 from distillery.evaluate.report import write_report
@@ -20,6 +22,20 @@ from distillery.prompts import Prompt
 from distillery.store import ArtifactStore
 
 log = logging.getLogger(__name__)
+
+# Copied from report.json's "generalisation" into summary.json (see generalisation.py).
+SUMMARY_GENERALISATION_KEYS = (
+    "teacher_agreement",
+    "best_constant_agreement",
+    "agreement_margin",
+    "novel_held_out",
+    "novel_share",
+    "teacher_agreement_novel",
+    "accuracy",
+    "best_constant_accuracy",
+    "accuracy_margin",
+    "input_rule_pass_rate",
+)
 
 
 def student_and_base_answers(
@@ -61,12 +77,17 @@ def student_and_base_answers(
     return converted, walls
 
 
-def _prediction(prompt: Prompt, outputs: dict[str, tuple[Answer, ContractResult]]) -> dict[str, Any]:
+def _prediction(
+    prompt: Prompt, outputs: dict[str, tuple[Answer, ContractResult]], facts: dict[str, Any]
+) -> dict[str, Any]:
+    agrees = facts.get("agrees", {})
     return {
         "id": prompt.id,
         "prompt": prompt.text,
         "category": prompt.category,
         "expected": prompt.expected,
+        "student_error": facts.get("student_error"),
+        "novel_teacher_answer": facts.get("novel"),
         "models": {
             name: {
                 "output": answer.text,
@@ -74,11 +95,47 @@ def _prediction(prompt: Prompt, outputs: dict[str, tuple[Answer, ContractResult]
                 "passed": result.passed,
                 "passed_tolerant": result.passed_tolerant,
                 "failures": result.failures,
+                "agrees_with_teacher": agrees.get(name),
                 **result.to_dict(),
             }
             for name, (answer, result) in outputs.items()
         },
     }
+
+
+def _prediction_facts(
+    report: dict[str, Any],
+    answers: dict[str, list[Answer]],
+    results: dict[str, list[ContractResult]],
+    expected: list[Any],
+) -> list[dict[str, Any]]:
+    """Per held-out prompt: the student's error kind, agreement with the teacher, novel teacher answer."""
+    count = len(expected)
+    errors = report.get("error_analysis")
+    if errors is not None:
+        kind = dict.fromkeys(errors["compression_indices"], "compression")
+        kind |= dict.fromkeys(errors["inherited_indices"], "inherited")
+    else:
+        student = zip(results["student"], answers["student"], expected, strict=True)
+        kind = {i: "failed" for i, (r, a, e) in enumerate(student) if not m.correct(r, a.text, e)}
+    flags: dict[str, list[bool | None]] = {}
+    if "teacher" in answers:
+        flags = {
+            name: agreement_flags(results[name], answers[name], results["teacher"], answers["teacher"])
+            for name in answers
+            if name != "teacher"
+        }
+    learnt = report.get("generalisation") or {}
+    novel = set(learnt.get("novel_indices") or [])
+    known_novelty = "novel_indices" in learnt
+    return [
+        {
+            "student_error": kind.get(i),
+            "agrees": {name: values[i] for name, values in flags.items()},
+            "novel": (i in novel) if known_novelty else None,
+        }
+        for i in range(count)
+    ]
 
 
 def evaluate_to_store(
@@ -92,8 +149,15 @@ def evaluate_to_store(
     loss: dict[str, Any] | None = None,
     run_name: str = "run",
     judge: ModelJudge | None = None,
+    train_targets: list[str] | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate and write the report artifacts and summary.json to `store`; return the summary."""
+    """Evaluate and write the report artifacts and summary.json to `store`; return the summary.
+
+    `train_targets` (the assistant answers the student was trained and validated on) lets the
+    evaluation find held-out prompts whose teacher answer is novel; `provenance` (teacher model,
+    dataset sizes, cost, base model, LoRA, attempt) goes into the report as given.
+    """
     from distillery.train.model import configure_threads
 
     configure_threads()
@@ -136,11 +200,15 @@ def evaluate_to_store(
     compared = gating.comparison(student, models.get("teacher"))
     student.update(compared)
     gate_results = gating.check_gates(spec.evaluation.gates, student)
+    learnt = generalisation(contract, answers, results, expected, train_targets=train_targets)
     report = {
         "run": run_name,
         "examples": len(held_out),
         "models": models,
         "comparison": compared,
+        "generalisation": learnt,
+        "economics": economics(models, walls, price),
+        "provenance": provenance or {},
         "gates": gate_results,
         "gates_passed": all(g["passed"] for g in gate_results),
         "verdict": gating.verdict(compared),
@@ -153,8 +221,9 @@ def evaluate_to_store(
         "teacher_latency": "measured" if models.get("teacher", {}).get("latency_p50_ms") else "unknown",
     }
     order = [name for name in ("base", "student", "teacher") if name in answers]
+    facts = _prediction_facts(report, answers, results, expected)
     predictions = [
-        _prediction(p, {name: (answers[name][i], results[name][i]) for name in order})
+        _prediction(p, {name: (answers[name][i], results[name][i]) for name in order}, facts[i])
         for i, p in enumerate(held_out)
     ]
     uris = write_report(store, report, predictions, loss)
@@ -166,6 +235,7 @@ def evaluate_to_store(
         "gates": [{"metric": g["metric"], "passed": g["passed"], "value": g["value"]} for g in gate_results],
         "gates_passed": report["gates_passed"],
         "verdict": report["verdict"]["verdict"],
+        **{key: learnt.get(key) for key in SUMMARY_GENERALISATION_KEYS},
         "report_uri": uris[layout.EVALUATE_REPORT_HTML],
         "artifacts": uris,
     }

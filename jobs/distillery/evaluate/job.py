@@ -80,13 +80,19 @@ def run(ctx: JobContext) -> dict[str, Any]:
     """Evaluate the attempt's adapter; returns (and stores) the summary."""
     from distillery.collect.job import api_key_for
     from distillery.evaluate.core import evaluate_to_store
+    from distillery.evaluate.provenance import assistant_texts, provenance
     from distillery.prompts import load_source
     from distillery.train.model import resolve_model_path
 
     spec = ctx.run.spec
     options = {"endpoint_url": spec.storage.endpoint, "region": spec.storage.region}
     held_out = load_source(spec.evaluation.held_out, store_options=options, base_dir=ctx.manifest_path.parent)
-    check_no_leak(held_out, read_train_records(ctx.store("curate")))
+    curate = ctx.store("curate")
+    train_records = read_train_records(curate)
+    check_no_leak(held_out, train_records)
+    validation = (
+        list(curate.read_jsonl(layout.CURATE_VALIDATION)) if curate.exists(layout.CURATE_VALIDATION) else []
+    )
     store = ctx.store("evaluate")
     teacher = None
     if "teacher" in spec.evaluation.compare:
@@ -100,6 +106,9 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
         judge = model_judge(spec.evaluation.judge, api_key=judge_api_key(spec.evaluation.judge))
     train_store = ctx.store("train")
+    run_name = f"{ctx.run.namespace}/{ctx.run.name} a{ctx.attempt}"
+    stores = {phase: ctx.store(phase) for phase in ("collect", "curate", "train")}
+    facts = provenance(spec, stores, attempt=ctx.attempt, run=f"{ctx.run.namespace}/{ctx.run.name}")
     base_path = resolve_model_path(spec.student.base_model, **options)
     with tempfile.TemporaryDirectory(prefix="distillery-eval-") as work:
         adapter_dir = Path(work) / "adapter"
@@ -118,6 +127,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
             store,
             teacher=teacher,
             loss=loss,
-            run_name=f"{ctx.run.namespace}/{ctx.run.name} a{ctx.attempt}",
+            run_name=run_name,
             judge=judge,
+            train_targets=assistant_texts([*train_records, *validation]),
+            provenance=facts,
         )

@@ -151,11 +151,23 @@ def verdict_line(report: Mapping[str, Any]) -> Text | None:
     return text
 
 
+def learning_lines(report: Mapping[str, Any]) -> list[Text]:
+    """Agreement next to the best memorised answer, the novel subset, the input rules (as in report.html)."""
+    from distillery.evaluate.report_text import learning_sentences
+
+    learnt = report.get("generalisation")
+    if not isinstance(learnt, Mapping):
+        return []
+    return [Text(f"- {line}") for line in learning_sentences(dict(learnt), int(report.get("examples") or 0))]
+
+
 def print_report(console: Console, report: Mapping[str, Any]) -> None:
-    """The evaluation table, the gates and the verdict of an evaluate report.json."""
+    """The evaluation table, the gates, the verdict and the learning evidence of an evaluate report.json."""
     for renderable in (evaluation_table(report), gates_table(report), verdict_line(report)):
         if renderable is not None:
             console.print(renderable)
+    for line in learning_lines(report):
+        console.print(line)
 
 
 def summary_table(status: DistillationRunStatus) -> Table:
