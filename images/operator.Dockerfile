@@ -1,5 +1,5 @@
 # The operator image: `distillery-operator` (kopf), the core package and the `operator` extra only
-# (no torch, no teacher SDKs). Build from the repository root:
+# (no training stack, no teacher SDKs). Build from the repository root:
 #   docker build -f images/operator.Dockerfile -t ghcr.io/distillery/operator:0.1.0 .
 FROM python:3.12-slim
 
