@@ -18,7 +18,8 @@ import yaml
 from distillery.api.crd import CRD_FILENAME, build_crd, crd_schema, render_crd
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
+# Run manifests; kustomization.yaml (examples/gitops) is kustomize's, not a manifest.
+EXAMPLES = sorted(p for p in ROOT.glob("examples/*/*.yaml") if p.name != "kustomization.yaml")
 # Only documents of a shape defined elsewhere may be opaque: the user's own JSON Schema, and a
 # core/v1 Affinity (passed to the pods unchanged; the API server validates it on the Job).
 OPAQUE_ALLOWED = {
