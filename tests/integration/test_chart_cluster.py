@@ -15,6 +15,7 @@ import yaml
 
 from tests.cluster.apiserver import TestCluster
 from tests.fixtures.helm import CHART, Helm, find
+from tests.fixtures.operator import wait_established
 from tests.unit.test_chart_render import EVERYTHING
 
 MONITORING = "monitoring.coreos.com/"
@@ -35,7 +36,7 @@ def chart_crds(kube_cluster: TestCluster) -> None:
     """The chart's crds/ folder, applied as helm would (v1.20's kubectl does not know CEL fields)."""
     kube_cluster.kubectl("apply", "--validate=false", "-f", str(CHART / "crds"))
     for crd in ("distillationruns.distillery.dev", "kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"):
-        kube_cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
+        wait_established(kube_cluster, crd)
 
 
 def test_every_rendered_object_passes_a_server_side_dry_run(

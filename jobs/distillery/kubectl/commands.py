@@ -156,12 +156,15 @@ def logs(cluster: Cluster, args: argparse.Namespace) -> int:
     for pod in pods:
         terminated = {s.name: s.state.terminated for s in pod.status.container_statuses or [] if s.state}
         for container in pod.spec.containers:
-            print(f"==> pod/{pod.metadata.name} container {container.name} <==", flush=True)
+            name = pod.metadata.name
+            print(f"==> pod/{name} container {container.name} <==", flush=True)
             try:
-                sys.stdout.write(cluster.log(pod.metadata.name, container.name, args.tail))
+                if not pod.spec.node_name:  # the API server serves logs through the pod's node
+                    raise PluginError(f"pod {name} is on no node (phase {pod.status.phase}): no logs to read")
+                sys.stdout.write(cluster.log(name, container.name, args.tail) or "")
             except PluginError as exc:
                 failed += 1
-                print(f"kubectl distill logs: error: {exc}", file=sys.stderr)
+                print(f"kubectl distill logs: error: {exc}", file=sys.stderr, flush=True)
                 state = terminated.get(container.name)
                 if state is not None and state.message:
                     print(f"(its termination message, exit code {state.exit_code}:)\n{state.message}")

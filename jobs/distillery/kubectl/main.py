@@ -21,13 +21,24 @@ from distillery.kubectl.cluster import Cluster
 from distillery.layout import PHASES
 
 
+def _connection_options(default: object) -> argparse.ArgumentParser:
+    """Accepted before and after the subcommand, as kubectl accepts them."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("-n", "--namespace", default=default, help="Namespace (default: the context's).")
+    options.add_argument(
+        "--kubeconfig", default=default, help="Path of the kubeconfig (default: $KUBECONFIG, ~/.kube/config)."
+    )
+    options.add_argument("--context", default=default, help="kubeconfig context to use.")
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-n", "--namespace", help="Namespace (default: the kubeconfig context's).")
-    common.add_argument("--kubeconfig", help="Path of the kubeconfig (default: $KUBECONFIG, ~/.kube/config).")
-    common.add_argument("--context", help="kubeconfig context to use.")
+    # After the subcommand the options must not reset what was given before it: SUPPRESS there.
+    common = _connection_options(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="kubectl distill", description="Inspect and rerun DistillationRuns.", parents=[common]
+        prog="kubectl distill",
+        description="Inspect and rerun DistillationRuns.",
+        parents=[_connection_options(None)],
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     listing = sub.add_parser("list", parents=[common], help="List runs with their phase and numbers.")
