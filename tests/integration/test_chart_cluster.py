@@ -118,3 +118,22 @@ def test_helm_install_creates_everything_and_notes_say_what_next(
         helm.run("uninstall", release, "--namespace", namespace, *kubeconfig)
     gone = kube_cluster.kubectl("get", "clusterrole", f"{release}-distillery", check=False)
     assert gone.returncode != 0
+
+
+def test_notes_of_a_cluster_wide_install_say_to_create_the_jobs_account(
+    kube_cluster: TestCluster, helm: Helm, namespaces: dict[str, str], chart_crds: None
+) -> None:
+    """With no watched namespace the chart creates the Jobs' ServiceAccount nowhere: NOTES says so."""
+    dry = helm.run(
+        "install",
+        "notes",
+        str(CHART),
+        "--dry-run=server",
+        "--namespace",
+        namespaces["release"],
+        "--kubeconfig",
+        str(kube_cluster.kubeconfig),
+    )
+    notes = dry.stdout.split("NOTES:", 1)[1]
+    assert "watching every namespace" in notes
+    assert "kubectl -n NS create serviceaccount distillery-job" in notes
