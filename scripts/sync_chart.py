@@ -7,8 +7,9 @@
   chart's crds/ folder before its templates; a symlink does not survive `helm package`);
 - charts/distillery/crds/kopf-peering.yaml: the CustomResourceDefinitions of crds/kopf-peering.yaml
   (the ClusterKopfPeering object itself is a template: its name is a value);
-- charts/distillery/files/rbac-rules.yaml: `distillery_operator.rbac.RULES`, which the ClusterRole
-  template includes verbatim.
+- charts/distillery/files/rbac-rules.yaml: `distillery_operator.rbac.RULES`, which the RBAC
+  templates include verbatim: all of them (`rules`), and split into the rules on cluster-scoped
+  resources (`clusterScoped`) and the rest (`namespaced`, bound per watched namespace).
 """
 
 from __future__ import annotations
@@ -40,10 +41,32 @@ def peering_crds() -> str:
     return GENERATED.format(source="crds/kopf-peering.yaml") + body
 
 
+# Resources of RULES that are not in a namespace: a RoleBinding cannot grant them.
+CLUSTER_SCOPED = {
+    ("", "namespaces"),
+    ("apiextensions.k8s.io", "customresourcedefinitions"),
+    ("kopf.dev", "clusterkopfpeerings"),
+}
+
+
+def _cluster_scoped(rule: dict) -> bool:
+    scopes = {
+        (group, resource) in CLUSTER_SCOPED for group in rule["apiGroups"] for resource in rule["resources"]
+    }
+    if len(scopes) != 1:
+        raise ValueError(f"a rule mixes cluster-scoped and namespaced resources: {rule}")
+    return scopes.pop()
+
+
 def rbac_rules() -> str:
     rules = cluster_role("distillery-operator")["rules"]
+    body = {
+        "rules": rules,
+        "clusterScoped": [rule for rule in rules if _cluster_scoped(rule)],
+        "namespaced": [rule for rule in rules if not _cluster_scoped(rule)],
+    }
     header = GENERATED.format(source="operator/distillery_operator/rbac.py (RULES)")
-    return header + yaml.safe_dump(rules, sort_keys=False)
+    return header + yaml.safe_dump(body, sort_keys=False)
 
 
 def expected() -> dict[Path, bytes]:

@@ -29,9 +29,10 @@ from tests.e2e.operator_kit import Runs, apply, conditions, create_secrets, run_
 from tests.fixtures.helm import CHART, Helm, find
 from tests.fixtures.operator import wait_established
 from tests.unit.test_chart_dashboard import DASHBOARD, exported_names, metric_names, queries
+from tests.unit.test_chart_render import rule_set
 
 pytestmark = pytest.mark.slow
-RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "KopfPeering")
+RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "RoleBinding", "KopfPeering")
 
 
 def service_account_token(core: k8s.CoreV1Api, name: str, namespace: str, timeout: float = 60) -> str:
@@ -110,7 +111,7 @@ def test_the_operator_runs_a_pipeline_with_the_charts_rbac_only(
         )
     finally:
         for obj in objects:
-            if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):  # the rest goes with the namespaces
                 kube_cluster.kubectl("delete", obj["kind"].lower(), obj["metadata"]["name"], check=False)
         kube_cluster.kubectl("delete", "namespace", system, "--wait=false", check=False)
 
@@ -119,14 +120,15 @@ def _scenario(
     cluster, namespace, api, teacher, s3, model_dir, operator_process, objects, system, tmp_path, alert_groups
 ):
     core = k8s.CoreV1Api(api)
-    (role,) = find(objects, "ClusterRole")
-    (binding,) = find(objects, "ClusterRoleBinding")
     (account,) = [a for a in find(objects, "ServiceAccount") if a["metadata"]["namespace"] == system]
-    # What the chart grants is exactly the operator's RBAC data, and only to its ServiceAccount.
-    assert role["rules"] == cluster_role("x")["rules"]
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": system}
-    ]
+    subject = {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": system}
+    # What the chart grants is exactly the operator's RBAC data, and only to its ServiceAccount:
+    # cluster-scoped rules cluster-wide, the rest by a RoleBinding in the watched namespace only.
+    granted = [rule for role in find(objects, "ClusterRole") for rule in role["rules"]]
+    assert rule_set(granted) == rule_set(cluster_role("x")["rules"])
+    bindings = find(objects, "ClusterRoleBinding") + find(objects, "RoleBinding")
+    assert [b["subjects"] for b in bindings] == [[subject], [subject]]
+    assert [b["metadata"].get("namespace") for b in find(objects, "RoleBinding")] == [namespace]
     token = service_account_token(core, account["metadata"]["name"], system)
     kubeconfig = kubeconfig_with_token(cluster, token, tmp_path / "operator.kubeconfig")
 
@@ -138,6 +140,8 @@ def _scenario(
 
     assert can_i("get", "secrets", "-n", namespace) == "no"
     assert can_i("create", "jobs.batch", "-n", namespace) == "yes"
+    assert can_i("create", "jobs.batch", "-n", "default") == "no"  # not a watched namespace
+    assert can_i("list", "namespaces") == "yes"
     assert can_i("delete", "distillationruns.distillery.dev", "-n", namespace) == "no"
 
     create_secrets(core, namespace)

@@ -66,6 +66,7 @@ def test_every_rendered_object_passes_a_server_side_dry_run(
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
+        "RoleBinding",
         "Service",
         "Deployment",
         "ConfigMap",

@@ -5,6 +5,7 @@ Server-side validation against the test API server is in tests/integration/test_
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -113,24 +114,41 @@ def test_several_replicas_need_peering(helm: Helm) -> None:
     assert find(objects, "ClusterKopfPeering") == []
 
 
-def test_the_cluster_role_is_exactly_the_operators_rbac_data(helm: Helm) -> None:
-    for values in (None, EVERYTHING):
-        objects = helm.template(values)
-        (role,) = find(objects, "ClusterRole")
-        assert role["rules"] == cluster_role("x")["rules"]
-        assert len(role["rules"]) == len(RULES)
-        # Nothing else grants anything: one ClusterRole, bound to the operator's ServiceAccount only.
-        assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
-        (binding,) = find(objects, "ClusterRoleBinding")
-        assert binding["roleRef"]["name"] == role["metadata"]["name"]
-        (account,) = [
-            a
-            for a in find(objects, "ServiceAccount")
-            if "component" in str(a) and a["metadata"]["labels"]["app.kubernetes.io/component"] == "operator"
-        ]
-        assert binding["subjects"] == [
-            {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "distillery-system"}
-        ]
+def rule_set(rules: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(rule, sort_keys=True) for rule in rules)
+
+
+def test_the_rbac_is_exactly_the_operators_rbac_data(helm: Helm) -> None:
+    """All namespaces: one ClusterRole with RULES. Listed namespaces: the same rules, those on
+    namespaced resources granted only in the listed namespaces. Nothing else, to no one else."""
+    objects = helm.template(None)
+    (role,) = find(objects, "ClusterRole")
+    assert role["rules"] == cluster_role("x")["rules"] and len(role["rules"]) == len(RULES)
+    assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
+    (binding,) = find(objects, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    subject = [{"kind": "ServiceAccount", "name": "dist-distillery", "namespace": "distillery-system"}]
+    assert binding["subjects"] == subject
+
+    objects = helm.template(EVERYTHING)
+    roles = {r["metadata"]["name"]: r for r in find(objects, "ClusterRole")}
+    assert set(roles) == {"dist-distillery", "dist-distillery-namespaced"}
+    granted = roles["dist-distillery"]["rules"] + roles["dist-distillery-namespaced"]["rules"]
+    assert rule_set(granted) == rule_set(cluster_role("x")["rules"])
+    cluster_wide = {r for rule in roles["dist-distillery"]["rules"] for r in rule["resources"]}
+    assert cluster_wide == {"namespaces", "customresourcedefinitions", "clusterkopfpeerings"}
+    (binding,) = find(objects, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == "dist-distillery" and binding["subjects"] == subject
+    bindings = find(objects, "RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["team-a", "team-b"]
+    for namespaced in bindings:
+        assert namespaced["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "dist-distillery-namespaced",
+        }
+        assert namespaced["subjects"] == subject
+    assert find(objects, "Role") == []
 
 
 def test_the_copies_of_crds_and_rules_are_current() -> None:
@@ -279,6 +297,7 @@ def test_every_object_is_valid_against_the_kubernetes_schemas(helm: Helm) -> Non
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
+        "RoleBinding",
         "Service",
         "Deployment",
         "ConfigMap",
