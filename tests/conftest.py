@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.cluster",
     "tests.fixtures.operator",
     "tests.fixtures.prometheus",
+    "tests.fixtures.helm",
 ]

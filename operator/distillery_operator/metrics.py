@@ -8,6 +8,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from distillery.api.status import Condition, DistillationRunStatus
+from distillery.phases.machine import BUDGET_EXCEEDED, COLLECTED, NOTHING_COLLECTED
 from distillery_operator.attempts import parse_time
 
 PHASES = ("Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed")
@@ -47,6 +48,19 @@ class Metrics:
             "distillery_contract_pass_rate", "Held-out contract pass rate.", [*RUN, "model"], registry=r
         )
         self.gate = Gauge("distillery_gate_passed", "1 when the gate passed.", [*RUN, "metric"], registry=r)
+        # For alerts: a phase running too long, a collection stopped by its budget.
+        self.phase_start = Gauge(
+            "distillery_run_phase_start_timestamp_seconds",
+            "Unix time the run's current phase began (latest condition transition, else attempt start).",
+            RUN,
+            registry=r,
+        )
+        self.budget_exceeded = Gauge(
+            "distillery_run_budget_exceeded",
+            "1 when the attempt's collection stopped at its budget (BudgetExceeded, NothingCollected).",
+            RUN,
+            registry=r,
+        )
         self.errors = Counter("distillery_reconcile_errors", "Reconcile passes that failed.", registry=r)
         self.passes = Counter("distillery_reconcile", "Reconcile passes.", registry=r)
         self._phases: dict[tuple[str, str], str] = {}
@@ -63,6 +77,12 @@ class Metrics:
             self.run_phase.labels(namespace, run, phase).set(1 if after.phase == phase else 0)
             self.runs.labels(phase).set(sum(1 for value in self._phases.values() if value == phase))
         self.attempt.labels(namespace, run).set(after.attempt)
+        started = _phase_start(after)
+        if started is not None:
+            self.phase_start.labels(namespace, run).set(started)
+        collected = next((c for c in after.conditions if c.type == COLLECTED), None)
+        stopped = collected is not None and collected.reason in (BUDGET_EXCEEDED, NOTHING_COLLECTED)
+        self.budget_exceeded.labels(namespace, run).set(1 if stopped else 0)
         numbers = after.summary
         for gauge, value in (
             (self.cost, numbers.teacher_cost_usd),
@@ -104,6 +124,17 @@ class Metrics:
             self.runs.labels(phase).set(sum(1 for value in self._phases.values() if value == phase))
             with contextlib.suppress(KeyError):
                 self.run_phase.remove(namespace, run, phase)
+        for gauge in (self.phase_start, self.budget_exceeded):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, run)
+
+
+def _phase_start(status: DistillationRunStatus) -> float | None:
+    """A phase begins when the one before it ends: the latest condition transition of the attempt."""
+    times = [parse_time(c.last_transition_time) for c in status.conditions if c.last_transition_time]
+    if times:
+        return max(times).timestamp()
+    return parse_time(status.start_time).timestamp() if status.start_time else None
 
 
 def _seconds(before: Condition, after: Condition) -> float | None:

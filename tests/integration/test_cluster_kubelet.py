@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.cluster.apiserver import TestCluster
 from tests.cluster.kubelet import TestKubelet
+from tests.fixtures.operator import wait_established
 
 REPO = Path(__file__).resolve().parents[2]
 CRD = REPO / "crds/distillationruns.distillery.dev.yaml"
@@ -90,8 +91,7 @@ def test_rbac_denies_a_service_account_until_a_role_allows_it(
 def test_distillation_run_crd_serves_status_and_prunes(
         kube_cluster: TestCluster, kube_namespace: str, kube_api: k8s.ApiClient) -> None:
     kube_cluster.kubectl("apply", "--validate=false", "-f", str(CRD))
-    kube_cluster.kubectl("wait", "--for=condition=Established", "--timeout=30s",
-                         "crd/distillationruns.distillery.dev")
+    wait_established(kube_cluster, "distillationruns.distillery.dev", timeout=30)
     run = yaml.safe_load((REPO / "examples/code-style/run.yaml").read_text())
     run["metadata"]["namespace"] = kube_namespace
     run["spec"]["notAField"] = "pruned"

@@ -16,7 +16,8 @@ from distillery.cli.main import main as cli_main
 from distillery.errors import ManifestError
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
+# Run manifests; kustomization.yaml (examples/gitops) is kustomize's, not a manifest.
+EXAMPLES = sorted(p for p in ROOT.glob("examples/*/*.yaml") if p.name != "kustomization.yaml")
 SINC = ROOT / "examples" / "sinc-scatter" / "run.yaml"
 
 

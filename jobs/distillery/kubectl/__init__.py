@@ -1,0 +1,1 @@
+"""`kubectl distill`: a kubectl plugin (console script `kubectl-distill`) for DistillationRuns."""
