@@ -214,7 +214,9 @@ def run_demo(
         body = demo_manifest(model_dir, server.base_url, f"file://{(out / 'artifacts').as_posix()}", settings)
         manifest = write_manifest(out / "run.yaml", body)
         env = {**os.environ, "ANTHROPIC_API_KEY": SCRIPTED_API_KEY}
-        result = LocalRunner(manifest, resume=resume, console=console, env=env).run()
+        # The demo reports its gates (the toy student may fail them); that is its result, not an error.
+        runner = LocalRunner(manifest, resume=resume, console=console, env=env, allow_gate_failure=True)
+        result = runner.run()
         served = sum(server.completions.values())
         console.print(
             f"SCRIPTED teacher served {served} completions (the cost shown is what "
