@@ -182,8 +182,8 @@ def test_killed_run_resumes_without_redoing_collect(
     assert all(scripted_teacher.completions[prompt] == 1 for prompt in train_prompts)
 
     second = subprocess.run(
-        run_command(manifest, "--resume", "--allow-gate-failure"), capture_output=True, text=True, env=child_env(), cwd=tmp_path,
-        timeout=KILL_DEADLINE_S,
+        run_command(manifest, "--resume", "--allow-gate-failure"), capture_output=True, text=True,
+        env=child_env(), cwd=tmp_path, timeout=KILL_DEADLINE_S,
     )  # fmt: skip
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
     assert "collect │ already done (resumed), skipped" in second.stdout

@@ -31,10 +31,10 @@ def test_cpu_honours_explicit_packing_and_says_it_is_slower() -> None:
     assert "honoured" in strategy.reason and "leave packing unset" in strategy.reason
 
 
-def test_cpu_with_packing_false_is_not_packed() -> None:
+def test_cpu_with_packing_false_gets_padded_batches_as_configured() -> None:
     strategy = choose_strategy(_training(packing=False), Device("cpu"))
-    assert (strategy.packing, strategy.micro_batch_size) == (False, 1)
-    assert "packing is false" in strategy.reason
+    assert (strategy.packing, strategy.micro_batch_size, strategy.gradient_accumulation) == (False, 4, 2)
+    assert "packing is false (honoured)" in strategy.reason
 
 
 def test_cuda_with_a_varlen_kernel_packs_padding_free_batches() -> None:

@@ -11,8 +11,8 @@ On CUDA, batching is what feeds the GPU: padding-free `bfd` packing when a varia
 FlashAttention kernel is installed (it attends within each packed example only), otherwise padded
 batches of similar lengths (`group_by_length`).
 
-`student.training.packing` left unset means "chosen here"; an explicit true/false is honoured and
-the log says when it is the slower choice for the device.
+`student.training.packing` left unset means "chosen here"; an explicit true/false is honoured (false:
+padded batches of batchSize, as configured) and the log says when it is the slower choice.
 """
 
 from __future__ import annotations
@@ -97,10 +97,19 @@ def choose_strategy(training: TrainingSpec, device: Device) -> TrainStrategy:
                 f"one packed row per micro-batch keeps {training.batch_size} rows x "
                 f"{training.gradient_accumulation} per optimizer step"
             )
-        else:
-            source = "is false" if asked is False else "is unset"
+        elif asked is False:
+            # Honoured as written: padded batches. Not only slower; the tiny students of the tests
+            # generalise differently when the same examples come as 1-example micro-batches.
             reason = (
-                f"on CPU (student.training.packing {source}) one example per micro-batch has no padding and "
+                "student.training.packing is false (honoured): padded batches of "
+                f"{training.batch_size} x {training.gradient_accumulation} per optimizer step "
+                "(leave packing unset on CPU for one example per micro-batch, faster)"
+            )
+            batch, accumulation = training.batch_size, training.gradient_accumulation
+            return TrainStrategy(False, batch, accumulation, False, "sdpa", reason)
+        else:
+            reason = (
+                "on CPU (student.training.packing is unset) one example per micro-batch has no padding and "
                 f"no cross-example attention; accumulating {per_step} keeps the examples per optimizer step"
             )
         return TrainStrategy(bool(asked), 1, per_step, False, "sdpa", reason)
