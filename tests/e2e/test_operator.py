@@ -20,7 +20,6 @@ from tests.e2e.operator_kit import HELD_OUT, PROMPTS, Runs, apply, conditions, c
 
 pytestmark = pytest.mark.slow
 PHASES = ("collect", "curate", "train", "evaluate")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -250,25 +249,3 @@ def test_a_schedule_tick_starts_a_new_attempt_never_overlapping(setting, in_proc
     assert status["lastScheduleTime"] == "2030-01-01T02:00:00Z"
     assert status["history"][0]["attempt"] == 1 and status["history"][0]["outcome"] == "Failed"
 
-
-def test_two_replicas_with_peering_never_both_act(setting, operator_process) -> None:
-    """Peering: the replica with the lower priority pauses; the run is handled once."""
-    setting.cluster.kubectl("apply", "-f", str(ROOT / "crds" / "kopf-peering.yaml"))
-    setting.cluster.kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev")
-    setting.cluster.kubectl(
-        "apply",
-        "-n",
-        setting.namespace,
-        "-f",
-        "-",
-        input="apiVersion: kopf.dev/v1\nkind: KopfPeering\nmetadata:\n  name: distillery\n",
-    )
-    first = operator_process(setting.namespace, DISTILLERY_PEERING="distillery")
-    second = operator_process(setting.namespace, DISTILLERY_PEERING="distillery")
-    setting.teacher.set_faults(server_error=1.0)
-    apply(setting.cluster, setting.manifest("paired"))
-    setting.runs.wait_phase("paired", "Failed", timeout=180)
-    paused = [op for op in (first, second) if "Pausing operations in favour of" in op.log()]
-    assert len(paused) == 1, (first.log()[-2000:], second.log()[-2000:])
-    created = [e for e in setting.runs.events("paired") if e.reason == "JobCreated"]
-    assert len(created) == 1 and len(setting.kubelet.started) == 1
