@@ -152,11 +152,12 @@ def test_rate_limits_sustain_the_configured_rate_without_429s(
     started = time.monotonic()
     summary = collect_to_store(items, spec, open_store(f"file://{tmp_path}"), api_key="k", system_prompt="")
     elapsed = time.monotonic() - started
-    assert summary["collected"] == 70
     if client_limit:
+        assert summary["collected"] == 70
         assert fake.faults_injected["rpm_limit"] == 0
         assert fake.requests["messages"] / elapsed >= 0.95 * rpm / 60
-    else:  # the control: without client-side limits the same run provokes 429s
+    else:  # the control: without client-side limits the same run provokes 429s (some prompts may
+        # even run out of attempts on an idle machine, where the storm is fiercest)
         assert fake.faults_injected["rpm_limit"] > 0
 
 
