@@ -112,6 +112,7 @@ class Billed:
     prompt: str
     usage: dict[str, int]
     batch: bool = False
+    at: float = 0.0  # time.monotonic() when billed
 
 
 class FakeAnthropicServer(FakeBatches):
@@ -301,7 +302,7 @@ class FakeAnthropicServer(FakeBatches):
         usage = self._usage(body, text)
         with self._lock:
             self.completions[user_text(body)] += 1
-            self.ledger.append(Billed(user_text(body), usage, batch))
+            self.ledger.append(Billed(user_text(body), usage, batch, time.monotonic()))
         return {
             "id": f"msg_{uuid.uuid4().hex[:24]}",
             "type": "message",
