@@ -121,6 +121,17 @@ class Runs:
         selector = f"involvedObject.name={name},involvedObject.kind=DistillationRun"
         return self.core.list_namespaced_event(self.namespace, field_selector=selector).items
 
+    def wait_event(self, name: str, predicate: Callable[[Any], bool], what: str, timeout: float = 15) -> Any:
+        """An event on the run (events follow the status write they describe, so wait for them)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [event for event in self.events(name) if predicate(event)]
+            if found:
+                return found[0]
+            time.sleep(0.3)
+        reasons = [(event.type, event.reason) for event in self.events(name)]
+        raise AssertionError(f"{name}: no {what} event within {timeout} s; events: {reasons}")
+
     def wait(
         self, name: str, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 300
     ) -> dict[str, Any]:

@@ -106,6 +106,9 @@ def test_a_run_goes_to_succeeded_through_an_operator_kill(
     header, row = table.splitlines()[:2]
     assert "PHASE" in header and "EXAMPLES" in header
     assert row.split()[0] == "ok" and "Succeeded" in row.split()
+    setting.runs.wait_event(
+        "ok", lambda e: e.reason == "Completed" and e.message.startswith("Complete:"), "Completed"
+    )
     described = setting.cluster.kubectl("describe", "dr", "ok", "-n", setting.namespace).stdout
     assert "Conditions:" in described and "JobCreated" in described and "Completed" in described
 
@@ -128,8 +131,11 @@ def test_a_failing_phase_fails_the_run_with_the_containers_message(setting, oper
     assert status["phase"] == "Failed"
     assert conditions(status)["Collected"] == ("False", "Failed")
     assert "prompts failed" in status["message"], status["message"]
-    warnings = [e for e in setting.runs.events("broken") if e.type == "Warning"]
-    assert any(e.reason == "Failed" and "prompts failed" in e.message for e in warnings), warnings
+    setting.runs.wait_event(
+        "broken",
+        lambda e: e.type == "Warning" and e.reason == "Failed" and "prompts failed" in e.message,
+        "Warning Failed",
+    )
 
 
 def test_spec_change_and_rerun_start_new_attempts(setting, operator_process) -> None:
@@ -201,7 +207,7 @@ def test_a_job_deleted_by_hand_is_recreated_and_the_run_finishes(setting, operat
     setting.teacher.latency = 0.0
     recreated = next(j for j in setting.runs.jobs("handy") if j["metadata"]["name"] == "handy-a1-collect")
     assert recreated["metadata"]["uid"] != first_uid
-    assert any(e.reason == "JobRecreated" for e in setting.runs.events("handy"))
+    setting.runs.wait_event("handy", lambda e: e.reason == "JobRecreated", "JobRecreated")
     status = setting.runs.wait_phase("handy", "Succeeded", "Failed", timeout=420)
     assert status["phase"] == "Succeeded", status
 
@@ -240,7 +246,7 @@ def test_a_schedule_tick_starts_a_new_attempt_never_overlapping(setting, in_proc
         "cron", lambda s: s.get("nextScheduleTime") == "2030-01-01T02:00:00Z", "past the first tick", 30
     )
     assert status["attempt"] == 1
-    assert any(e.reason == "ScheduleSkipped" for e in setting.runs.events("cron"))
+    setting.runs.wait_event("cron", lambda e: e.reason == "ScheduleSkipped", "ScheduleSkipped")
     setting.teacher.set_faults(server_error=1.0)
     setting.teacher.latency = 0.0
     setting.runs.wait_phase("cron", "Failed", timeout=180)
@@ -248,4 +254,3 @@ def test_a_schedule_tick_starts_a_new_attempt_never_overlapping(setting, in_proc
     status = setting.runs.wait("cron", lambda s: s.get("attempt") == 2, "on attempt 2", 30)
     assert status["lastScheduleTime"] == "2030-01-01T02:00:00Z"
     assert status["history"][0]["attempt"] == 1 and status["history"][0]["outcome"] == "Failed"
-
