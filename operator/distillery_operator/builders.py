@@ -121,9 +121,12 @@ def plain_env(settings: OperatorSettings) -> list[dict[str, Any]]:
 
 
 def config_map_sources(spec: DistillationRunSpec, phase: str) -> list[str]:
-    """ConfigMaps a phase reads prompts from (collect: prompt sources; evaluate: held-out)."""
+    """ConfigMaps a phase reads prompts from (collect: prompt sources; curate: anchors and the
+    held-out set they must not overlap; evaluate: held-out)."""
     if phase == phases.COLLECT:
         refs = [source.config_map for source in spec.prompts.sources]
+    elif phase == phases.CURATE and spec.curation.anchors is not None:
+        refs = [spec.curation.anchors.source.config_map, spec.evaluation.held_out.config_map]
     elif phase == phases.EVALUATE:
         refs = [spec.evaluation.held_out.config_map]
     else:

@@ -15,6 +15,7 @@ from distillery.api.base import (
     ApiModel,
 )
 from distillery.api.data import (
+    AnchorsSpec,
     ConfigMapKeyRef,
     CurationSpec,
     DatasetSource,
@@ -28,7 +29,7 @@ from distillery.api.data import (
 from distillery.api.evaluation import EvaluationSpec, Gate, GateMetric
 from distillery.api.scheduling import SchedulingSpec, Toleration
 from distillery.api.student import ALL_PROJECTIONS, LoraSpec, ResourcesSpec, StudentSpec, TrainingSpec
-from distillery.api.task import OutputRule, OutputSpec, TaskSpec
+from distillery.api.task import OutputRepair, OutputRule, OutputSpec, TaskSpec
 from distillery.api.teacher import Budget, Pricing, SecretKeyRef, TeacherSpec
 
 
@@ -89,6 +90,7 @@ class DistillationRunSpec(ApiModel):
 
 __all__ = [
     "ALL_PROJECTIONS",
+    "AnchorsSpec",
     "Budget",
     "ConfigMapKeyRef",
     "CurationSpec",
@@ -102,6 +104,7 @@ __all__ = [
     "JudgeSpec",
     "LoraSpec",
     "Modifier",
+    "OutputRepair",
     "OutputRule",
     "OutputSpec",
     "Pricing",

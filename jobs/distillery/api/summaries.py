@@ -159,9 +159,21 @@ class CollectSummary(CollectResult):
     finished_at: str | None = None
 
 
+class AnchorStats(ApiModel):
+    """curation.anchors: the human-verified examples mixed into train.jsonl (curate/anchors.py)."""
+
+    available: int = Field(default=0, ge=0, description="Examples in the anchor source.")
+    excluded_held_out: int = Field(default=0, ge=0, description="Left out: prompt also in the held-out set.")
+    rejected: int = Field(default=0, ge=0, description="Left out: expected output fails the contract.")
+    count: int = Field(default=0, ge=0, description="Anchors written to train.jsonl.")
+    share_configured: float = Field(default=0, ge=0, le=1, description="curation.anchors.share.")
+    share_achieved: float = Field(default=0, ge=0, le=1, description="Anchors / train.jsonl lines.")
+
+
 class CurateSummary(CurateResult):
     phase: Literal["curate"] = "curate"
     repaired: int = 0
+    anchors: AnchorStats | None = None
     diversity: Blob = Field(default_factory=dict)
     teacher_models: dict[str, int] = Field(default_factory=dict)
     judge: Blob | None = None
@@ -189,6 +201,14 @@ class TrainSummary(TrainResult):
 Rates = dict[str, float | None]
 
 
+class RepairCount(ApiModel):
+    """One repair on the student's held-out answers."""
+
+    name: str = Field(max_length=NAME_TEXT, description="Repair name.")
+    touched: int = Field(ge=0, description="Answers the repair changed.")
+    passed_after: int = Field(ge=0, description="Of those, answers passing the contract after all repairs.")
+
+
 class EvaluateSummary(EvaluateResult):
     phase: Literal["evaluate"] = "evaluate"
     artifacts: dict[str, str] = Field(default_factory=dict)
@@ -201,6 +221,14 @@ class EvaluateSummary(EvaluateResult):
     best_constant_accuracy: float | None = None
     accuracy_margin: float | None = None
     input_rule_pass_rate: Rates | None = None
+    # spec.task.output.repairs (evaluate/repairs.py); absent without repairs
+    contract_pass_rate_repaired: Rates | None = None
+    repairs: list[RepairCount] | None = None
+    # held-out items with an expected output (anchor-like) vs without (teacher-like): evaluate/subsets.py
+    anchor_like_examples: int | None = None
+    teacher_like_examples: int | None = None
+    quality_anchor_like: Rates | None = None
+    quality_teacher_like: Rates | None = None
 
 
 class PublishSummary(PublishResult):
