@@ -92,7 +92,9 @@ def test_seed_001_pass_rate_before_and_after_the_formula_repair(tmp_path: Path) 
         "(1 answers repaired, 1 of them then pass)." in markdown
     )
     assert "- Repair add-formula changed 1 student answers; 1 of them then pass the contract." in markdown
-    assert "Repair add-formula changed 1 student answers" in store.read_text(layout.EVALUATE_REPORT_HTML)
+    page = store.read_text(layout.EVALUATE_REPORT_HTML)
+    assert "Repair add-formula changed 1 student answers" in page
+    assert page.count("repaired by add-formula: passes") == 1  # beside the "???" answer
 
     predictions = {p["prompt"]: p for p in store.read_jsonl(layout.EVALUATE_PREDICTIONS)}
     repaired = predictions["???"]["models"]["student"]["repaired"]

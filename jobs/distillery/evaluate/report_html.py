@@ -125,6 +125,10 @@ def _example(number: int, prediction: dict[str, Any]) -> str:
         )
         output = model.get("output")
         shown = _e(output if output is not None else "(no answer)")
+        repaired = model.get("repaired")
+        if repaired:
+            after = "passes" if repaired["passed"] else "still fails"
+            verdict += f"<div class='passes'>repaired by {_e(', '.join(repaired['applied']))}: {after}</div>"
         columns.append(f"<div><b>{_e(name)}</b>{verdict}<pre>{shown}</pre></div>")
     expected = prediction.get("expected")
     expected_html = f"<div>expected: <code>{_e(expected)}</code></div>" if expected is not None else ""
