@@ -9,17 +9,19 @@
   guard stays evaluate's leak check (a held-out prompt in train.jsonl fails the evaluation).
 - An anchor whose expected output fails the output contract is left out (`rejected`): training
   on it would teach the student to break the contract.
-- With T teacher examples in train.jsonl and share s, n = round(s * T / (1 - s)) anchors make s
-  of train.jsonl's lines; when fewer anchors are usable all of them are used and
-  `share_achieved` says what the share came to. Which ones: the lowest seeded hashes
-  (`curation.seed`), so reruns pick the same. Anchors go to train.jsonl only (validation stays
-  teacher data), ids "anchor-<prompt id>", shuffled among the teacher's lines by seeded hash.
+- With T teacher examples in train.jsonl and share s, the n anchors whose share n / (T + n) is
+  closest to s (n is s * T / (1 - s) rounded down or up) go into train.jsonl; when fewer
+  anchors are usable all of them are used and `share_achieved` says what the share came to.
+  Which ones: the lowest seeded hashes (`curation.seed`), so reruns pick the same. Anchors go
+  to train.jsonl only (validation stays teacher data), ids "anchor-<prompt id>", shuffled among
+  the teacher's lines by seeded hash.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +50,16 @@ def answer_text(expected: Any) -> str:
     return expected if isinstance(expected, str) else json.dumps(expected, ensure_ascii=False)
 
 
+def wanted_count(teacher_examples: int, share: float) -> int:
+    """The anchor count n whose share n / (T + n) next to T teacher examples is closest to `share`."""
+    exact = share * teacher_examples / (1 - share)
+    low = math.floor(exact)
+    return min((low, low + 1), key=lambda n: (abs(n / (teacher_examples + n or 1) - share), n))
+
+
 def anchor_count(teacher_examples: int, share: float, available: int) -> int:
     """Anchors that make `share` of train.jsonl next to `teacher_examples`, capped by `available`."""
-    return min(available, round(share * teacher_examples / (1 - share)))
+    return min(available, wanted_count(teacher_examples, share))
 
 
 def usable_anchors(
@@ -114,7 +123,7 @@ def mix_anchors(
         "share_configured": spec.share,
         "share_achieved": count / len(lines) if lines else 0.0,
     }
-    if count < round(spec.share * len(train) / (1 - spec.share)):
+    if count < wanted_count(len(train), spec.share):
         log.warning(
             "curate: %d usable anchors give a share of %.3f, below the configured %.3f",
             len(usable),
