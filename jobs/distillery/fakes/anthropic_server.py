@@ -135,6 +135,7 @@ class FakeAnthropicServer(FakeBatches):
         self.faults = faults or Faults()
         self.batch_seconds = batch_seconds
         self.min_cacheable_tokens = min_cacheable_tokens
+        self._seed = seed
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._cached_prefixes: set[str] = set()
@@ -211,6 +212,11 @@ class FakeAnthropicServer(FakeBatches):
     def _draw(self) -> float:
         with self._lock:
             return self._random.random()
+
+    def _prompt_draw(self, body: dict[str, Any], kind: str) -> float:
+        """A draw fixed by the prompt: which prompts get this fault does not depend on call order."""
+        digest = hashlib.sha256(f"{self._seed}\0{kind}\0{user_text(body)}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
 
     def _count(self, counter: Counter[str], key: str) -> None:
         with self._lock:
@@ -293,7 +299,7 @@ class FakeAnthropicServer(FakeBatches):
             if name not in body:
                 raise ApiError(400, f"{name}: Field required")
         text = self.responder(body)
-        if self._draw() < self.faults.malformed:
+        if self._prompt_draw(body, "malformed") < self.faults.malformed:
             self._count(self.faults_injected, "malformed")
             text = text[: len(text) // 2]
         stop_reason, limit = "end_turn", int(body["max_tokens"]) * CHARS_PER_TOKEN
