@@ -89,7 +89,9 @@ def test_versions_claimed_once_and_two_promotions_one_wins(store: ArtifactStore)
         registry.version_store(number).write_json("metrics.json", {"version": number})
 
     first = registry.set_champion(1, expected=None, action="promote", by="test")
-    outcomes = race(lambda i: registry.set_champion(2 + i % 3, expected=first, action="promote", by=f"r{i}"), 3)
+    outcomes = race(
+        lambda i: registry.set_champion(2 + i % 3, expected=first, action="promote", by=f"r{i}"), 3
+    )
     winners = [r for r in outcomes if not isinstance(r, PreconditionFailed)]
     assert len(winners) == 1
     pointer = json.loads(store.read_bytes("sinc/champion"))
