@@ -10,6 +10,7 @@ Writes publish/report.md and publish/summary.json.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -183,8 +184,6 @@ def _register_and_promote(
         version_uri=target.root_uri,
         base_model=facts["base_model"],
     )
-    import json
-
     files.append(version.write_text_once(target, version.SERVING, json.dumps(described, indent=2) + "\n"))
     compared = [row.model_dump(mode="json") for row in rows]
     text = card.model_card(
