@@ -103,3 +103,28 @@ def test_publish_job_on_s3_promotes_then_refuses_a_worse_student(s3_env: S3Env, 
     assert summary(s3_env, 3)["version"] == 2
     pointer = json.loads(client.get_object(Bucket=s3_env.bucket, Key=f"{registry}/champion")["Body"].read())
     assert pointer["version"] == 2 and [e["version"] for e in pointer["history"]] == [2, 1]
+
+
+def test_a_retried_publish_job_resumes_its_own_version(s3_env: S3Env, tmp_path: Path) -> None:
+    path = manifest(tmp_path, s3_env)
+    version = f"artifacts/{NAMESPACE}/.registry/sinc-scatter/versions/1"
+    arrange(s3_env, 1, 0.8)
+    assert job_main(["publish", "--manifest", str(path), "--attempt", "1"]) == 0
+    client = s3_env.client()
+    # Marks in files of the version: a retry that rewrote them would erase the marks.
+    claim = json.loads(client.get_object(Bucket=s3_env.bucket, Key=f"{version}/version.json")["Body"].read())
+    client.put_object(
+        Bucket=s3_env.bucket, Key=f"{version}/version.json", Body=json.dumps({**claim, "mark": 1})
+    )
+    card = client.get_object(Bucket=s3_env.bucket, Key=f"{version}/README.md")["Body"].read()
+    client.put_object(Bucket=s3_env.bucket, Key=f"{version}/README.md", Body=card + b"<!-- first try -->")
+
+    assert job_main(["publish", "--manifest", str(path), "--attempt", "1"]) == 0  # the pod is retried
+    again = summary(s3_env, 1)
+    assert (again["version"], again["promoted"], again["champion_version"]) == (1, True, 1)
+    prefix = f"artifacts/{NAMESPACE}/.registry/sinc-scatter/versions/"
+    listed = client.list_objects_v2(Bucket=s3_env.bucket, Prefix=prefix, Delimiter="/")
+    assert [p["Prefix"] for p in listed["CommonPrefixes"]] == [prefix + "1/"]  # no v2
+    claim = json.loads(client.get_object(Bucket=s3_env.bucket, Key=f"{version}/version.json")["Body"].read())
+    card = client.get_object(Bucket=s3_env.bucket, Key=f"{version}/README.md")["Body"].read()
+    assert claim["mark"] == 1 and card.endswith(b"<!-- first try -->")
