@@ -32,7 +32,8 @@ SCRATCH_DIR = "/scratch"
 TERMINATION_LOG = "/dev/termination-log"
 TERMINATION_LOG_ENV = "DISTILLERY_TERMINATION_LOG"
 GPU_RESOURCE = "nvidia.com/gpu"
-GPU_PHASES = (phases.TRAIN, phases.EVALUATE)
+# publish loads the student when it evaluates the champion again or merges weights.
+GPU_PHASES = (phases.TRAIN, phases.EVALUATE, phases.PUBLISH)
 NON_ROOT_UID = 1000
 
 TEACHER_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_API_KEY"}
@@ -91,7 +92,9 @@ def secret_env(spec: DistillationRunSpec, phase: str) -> list[dict[str, Any]]:
     """Secrets a phase needs, only through secretKeyRef: teacher, judge and S3 keys."""
     env: list[dict[str, Any]] = []
     teacher_ref = spec.teacher.api_key_secret_ref
-    if teacher_ref and phase in (phases.COLLECT, phases.EVALUATE):
+    # publish reads the teacher's held-out answers back only to compare teacherAgreement.
+    compares_teacher = phase == phases.PUBLISH and "teacherAgreement" in spec.publish.comparison.metrics
+    if teacher_ref and (phase in (phases.COLLECT, phases.EVALUATE) or compares_teacher):
         env.append(_secret_env(TEACHER_KEY_ENV[spec.teacher.provider], teacher_ref.name, teacher_ref.key))
     judge = {phases.CURATE: spec.curation.judge, phases.EVALUATE: spec.evaluation.judge}.get(phase)
     if judge is not None and judge.api_key_secret_ref is not None:
@@ -122,12 +125,12 @@ def plain_env(settings: OperatorSettings) -> list[dict[str, Any]]:
 
 def config_map_sources(spec: DistillationRunSpec, phase: str) -> list[str]:
     """ConfigMaps a phase reads prompts from (collect: prompt sources; curate: anchors and the
-    held-out set they must not overlap; evaluate: held-out)."""
+    held-out set they must not overlap; evaluate and publish: held-out)."""
     if phase == phases.COLLECT:
         refs = [source.config_map for source in spec.prompts.sources]
     elif phase == phases.CURATE and spec.curation.anchors is not None:
         refs = [spec.curation.anchors.source.config_map, spec.evaluation.held_out.config_map]
-    elif phase == phases.EVALUATE:
+    elif phase in (phases.EVALUATE, phases.PUBLISH):  # publish compares on the same held-out set
         refs = [spec.evaluation.held_out.config_map]
     else:
         refs = []

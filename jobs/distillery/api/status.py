@@ -65,6 +65,17 @@ class Summary(ApiModel):
     gates_passed: bool | None = Field(default=None, description="Every gate passed.")
 
 
+class Published(ApiModel):
+    """What the publish phase did with this attempt's student."""
+
+    model: str | None = Field(default=None, max_length=NAME_TEXT, description="Model name in the registry.")
+    version: int | None = Field(default=None, ge=1, description="Version registered (when promoted).")
+    uri: str | None = Field(default=None, max_length=URI_TEXT, description="The version's URI.")
+    promoted: bool | None = Field(default=None, description="This attempt's version is the champion.")
+    reason: str | None = Field(default=None, max_length=NAME_TEXT, description="Promoted or NotPromoted.")
+    champion_version: int | None = Field(default=None, ge=1, description="The champion it was compared with.")
+
+
 class PhaseResults(ApiModel):
     """Each finished phase's compact result, as its job reported it (termination message)."""
 
@@ -102,6 +113,7 @@ class DistillationRunStatus(ApiModel):
     jobs: PhaseJobs = Field(default_factory=PhaseJobs, description="Job names.")
     artifacts: Artifacts = Field(default_factory=Artifacts, description="Artifact URIs.")
     summary: Summary = Field(default_factory=Summary, description="Numbers.")
+    published: Published | None = Field(default=None, description="The registry version of this attempt.")
     start_time: str | None = Field(
         default=None, max_length=NAME_TEXT, description="Attempt start (RFC 3339)."
     )

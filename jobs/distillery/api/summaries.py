@@ -127,10 +127,36 @@ class EvaluateResult(PhaseResult):
     report_uri: str | None = Field(default=None, max_length=URI_TEXT, description="report.html URI.")
 
 
-class PublishResult(PhaseResult):
-    """Publish: what was promoted."""
+class MetricComparison(ApiModel):
+    """One compared metric: the challenger next to the champion."""
 
-    uri: str | None = Field(default=None, max_length=URI_TEXT, description="Published location.")
+    metric: str = Field(max_length=NAME_TEXT, description="Compared metric.")
+    challenger: float | None = Field(default=None, description="This run's student.")
+    champion: float | None = Field(default=None, description="The champion on the same held-out set.")
+    passed: bool = Field(description="Challenger >= champion - margin.")
+
+
+PromotionDecision = Literal["Promoted", "NotPromoted"]
+
+
+class PublishResult(PhaseResult):
+    """Publish: the comparison with the champion, and the version registered (when promoted)."""
+
+    model: str | None = Field(default=None, max_length=NAME_TEXT, description="Model name in the registry.")
+    version: int | None = Field(default=None, ge=1, description="Version registered by this run.")
+    uri: str | None = Field(default=None, max_length=URI_TEXT, description="The version's URI.")
+    promoted: bool | None = Field(default=None, description="Whether this run's version is the champion now.")
+    decision: PromotionDecision | None = Field(default=None, description="Promoted or NotPromoted.")
+    champion_version: int | None = Field(
+        default=None, ge=1, description="The champion compared against (none: there was none)."
+    )
+    champion_reevaluated: bool | None = Field(
+        default=None, description="The champion was evaluated again (stored numbers were for another set)."
+    )
+    margin: float | None = Field(default=None, ge=0, description="Allowed margin per metric.")
+    comparison: list[MetricComparison] = Field(
+        default_factory=list, max_length=8, description="Challenger vs champion, per metric."
+    )
 
 
 Blob = dict[str, Any]
@@ -233,6 +259,11 @@ class EvaluateSummary(EvaluateResult):
 
 class PublishSummary(PublishResult):
     phase: Literal["publish"] = "publish"
+    registry: str | None = None
+    evaluation_hash: str | None = None
+    files: list[str] = Field(default_factory=list)
+    report_uri: str | None = None
+    serving_uri: str | None = None
 
 
 RESULTS: dict[str, type[PhaseResult]] = {
@@ -273,7 +304,7 @@ def termination_message(phase: str, summary: PhaseResult) -> str:
     text = json.dumps(data, separators=(",", ":"))
     if len(text.encode()) <= TERMINATION_MESSAGE_LIMIT:
         return text
-    dropped = {"gates", "rejected_by_reason"}
+    dropped = {"gates", "rejected_by_reason", "comparison"}
     slim = {key: value for key, value in data.items() if key not in dropped}
     if "reason" in slim:
         slim["reason"] = slim["reason"][:1024]

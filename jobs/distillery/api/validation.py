@@ -224,8 +224,13 @@ def _check_pricing(run: DistillationRun) -> Iterator[str]:
 
 
 def _check_publish(run: DistillationRun) -> Iterator[str]:
-    if run.spec.publish.enabled:
-        yield "spec.publish.enabled: the publish phase is not implemented yet (set it to false)"
+    spec = run.spec
+    metrics = spec.publish.comparison.metrics
+    if spec.publish.enabled and "teacherAgreement" in metrics and "teacher" not in spec.evaluation.compare:
+        yield (
+            "spec.publish.comparison.metrics: teacherAgreement needs the teacher's answers "
+            "(add 'teacher' to spec.evaluation.compare)"
+        )
 
 
 SEMANTIC_CHECKS: list[Callable[[DistillationRun], Iterator[str]]] = [

@@ -33,6 +33,7 @@ PHASE_MODULES = {
     "curate": "distillery.curate.job",
     "train": "distillery.train.job",
     "evaluate": "distillery.evaluate.job",
+    "publish": "distillery.publish.job",
 }
 TERMINATION_LOG_ENV = "DISTILLERY_TERMINATION_LOG"
 EXIT_FAILED = 1

@@ -18,7 +18,14 @@ from typing import Any
 from distillery import layout
 from distillery.api.spec import DistillationRunSpec
 from distillery.api.status import Phase
-from distillery.api.summaries import CollectResult, EvaluateResult, PhaseResult, parse_result, parse_summary
+from distillery.api.summaries import (
+    CollectResult,
+    EvaluateResult,
+    PhaseResult,
+    PublishResult,
+    parse_result,
+    parse_summary,
+)
 
 COLLECT, CURATE, TRAIN, EVALUATE, PUBLISH = layout.PHASES
 
@@ -41,6 +48,7 @@ INVALID_SPEC = "InvalidSpec"
 INPUT_MISSING = "InputMissing"
 GATES_FAILED = "GatesFailed"
 INTERRUPTED = "Interrupted"
+NOT_PROMOTED = "NotPromoted"  # published phase ran; the challenger lost to the champion
 
 
 class State(StrEnum):
@@ -207,6 +215,12 @@ class Decision:
         return self.action in (Action.SUCCEEDED, Action.FAILED)
 
 
+def not_promoted(outcome: PhaseOutcome | None) -> PublishResult | None:
+    """The publish result when the phase finished without promoting (None otherwise)."""
+    result = outcome.result if outcome is not None and outcome.state is State.SUCCEEDED else None
+    return result if isinstance(result, PublishResult) and result.promoted is False else None
+
+
 def publish_blocked(observed: Mapping[str, PhaseOutcome]) -> bool:
     return gates_passed(observed.get(EVALUATE)) is False
 
@@ -230,6 +244,8 @@ def next_step(spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome]) -
             return Decision(Action.WAIT, step.name)
         if not is_done(step, outcome):
             return failure_decision(step, outcome)
+    if lost := not_promoted(observed.get(PUBLISH)):
+        return Decision(Action.SUCCEEDED, reason=NOT_PROMOTED, message=lost.reason or "not promoted")
     return Decision(Action.SUCCEEDED, reason=COMPLETED)
 
 

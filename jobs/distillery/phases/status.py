@@ -14,9 +14,17 @@ from distillery.api.status import (
     Phase,
     PhaseJobs,
     PhaseResults,
+    Published,
     Summary,
 )
-from distillery.api.summaries import CollectResult, CurateResult, EvaluateResult, PhaseResult, TrainResult
+from distillery.api.summaries import (
+    CollectResult,
+    CurateResult,
+    EvaluateResult,
+    PhaseResult,
+    PublishResult,
+    TrainResult,
+)
 from distillery.phases.machine import (
     COLLECT,
     COMPLETE,
@@ -25,6 +33,7 @@ from distillery.phases.machine import (
     EVALUATE,
     GATES_FAILED,
     IN_PROGRESS,
+    NOT_PROMOTED,
     PUBLISH,
     RUNNING,
     STEPS,
@@ -39,6 +48,7 @@ from distillery.phases.machine import (
     is_done,
     job_name,
     next_step,
+    not_promoted,
     plan,
     publish_blocked,
 )
@@ -102,15 +112,51 @@ def _done_message(step: Step, outcome: PhaseOutcome) -> str:
         parts.append(f"student pass rate {numbers['contract_pass_rate']:.2f}")
         if "verdict" in numbers:
             parts.append(f"verdict {numbers['verdict']}")
+    elif step.name == PUBLISH and isinstance(outcome.result, PublishResult):
+        parts.append(publish_message(outcome.result))
     if outcome.state is State.BUDGET_EXCEEDED:
         parts.append("stopped by the budget, what was collected is kept")
     return ", ".join(parts) or outcome.message or "done"
+
+
+def publish_message(result: PublishResult) -> str:
+    """'v3 promoted ...' or 'not promoted ...', with the compared numbers side by side."""
+    numbers = "; ".join(
+        f"{c.metric} {_number(c.challenger)} vs champion {_number(c.champion)}" for c in result.comparison
+    )
+    champion = f"v{result.champion_version}" if result.champion_version else "none"
+    if result.promoted:
+        head = f"{result.model} v{result.version} promoted (champion was {champion})"
+    else:
+        head = f"{result.model}: not promoted against champion {champion}"
+    return f"{head}: {numbers}" if numbers else head
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def published(observed: Mapping[str, PhaseOutcome]) -> Published | None:
+    """status.published from the publish phase's result."""
+    result = _result(observed, PUBLISH, PublishResult)
+    if result is None or result.decision is None:
+        return None
+    return Published(
+        model=result.model,
+        version=result.version,
+        uri=result.uri,
+        promoted=result.promoted,
+        reason=result.decision,
+        champion_version=result.champion_version,
+    )
 
 
 def phase_condition(step: Step, outcome: PhaseOutcome) -> tuple[str, str, str]:
     """(status, reason, message) of a phase's condition."""
     if outcome.state is State.RUNNING:
         return "Unknown", RUNNING, f"{step.name} is running"
+    if step.name == PUBLISH and not_promoted(outcome):
+        return "False", NOT_PROMOTED, _done_message(step, outcome)
     if is_done(step, outcome):
         return "True", outcome.reason or COMPLETED, _done_message(step, outcome)
     decision = failure_decision(step, outcome)
@@ -153,7 +199,9 @@ def _conditions(
         else:
             continue
         conditions.append(Condition(type=step.condition, status=status, reason=reason, message=message))
-    if decision.action is Action.SUCCEEDED:
+    if decision.action is Action.SUCCEEDED and decision.reason == NOT_PROMOTED:
+        overall = ("True", NOT_PROMOTED, f"every phase finished; {decision.message}")
+    elif decision.action is Action.SUCCEEDED:
         overall = ("True", COMPLETED, "every phase finished")
     elif decision.action is Action.FAILED:
         where = f"{decision.phase}: " if decision.phase else ""
@@ -212,6 +260,7 @@ def derive_status(
         jobs=PhaseJobs(**jobs),
         artifacts=_artifacts(spec, observed, attempt_layout(spec, namespace, run, attempt)),
         summary=Summary(**summarize(observed)),
+        published=published(observed),
         results=PhaseResults(**results(observed)),
         start_time=(before.start_time if before else None) or now,
         completion_time=((before.completion_time if before else None) or now) if decision.finished else None,
