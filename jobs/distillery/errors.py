@@ -99,3 +99,7 @@ class RunError(DistilleryError):
 
 class CurationError(DistilleryError):
     """Curation cannot produce a training set (e.g. every completion was rejected)."""
+
+
+class ShardError(DistilleryError):
+    """A sharded collect process that does not know which shard it is, or names one out of range."""
