@@ -1,4 +1,10 @@
-"""What a phase's Job and its pods say, as the phase machine's PhaseOutcome. Pure functions."""
+"""What a phase's Job and its pods say, as the phase machine's PhaseOutcome. Pure functions.
+
+One pod per Job: its termination message is the phase's result. An Indexed Job (multi-node train,
+a Kubeflow TrainJob's nodes, sharded collect) has one message per pod: rank 0's is the train
+result; a sharded collect's result is the merge of every shard's (`collect.shards.merge_summaries`),
+known only once each index has reported. A failure is explained by the first pod that failed.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from distillery import phases
+from distillery.collect.shards import merge_summaries
 from distillery.phases import PhaseOutcome
+from distillery_operator.distributed import COMPLETION_INDEX_ANNOTATION
 
 MESSAGE_TAIL = 2048
 
@@ -53,6 +61,60 @@ def termination(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
     return _terminated(max(finished, key=_finished_at))
 
 
+def completion_index(pod: dict[str, Any]) -> int | None:
+    """The pod's index in an Indexed Job (a Kubeflow TrainJob's nodes are one too), else None."""
+    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(COMPLETION_INDEX_ANNOTATION, "")
+    return int(value) if str(value).isdigit() else None
+
+
+def by_index(pods: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for pod in pods:
+        index = completion_index(pod)
+        if index is not None:
+            groups.setdefault(index, []).append(pod)
+    return groups
+
+
+def first_failure(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Of several pods, the first that failed: the cause (its peers fail after it, for want of it)."""
+    failed = [pod for pod in pods if ((_terminated(pod) or {}).get("exitCode") or 0) != 0]
+    return _terminated(min(failed, key=_finished_at)) if failed else termination(pods)
+
+
+def sharded_outcome(
+    phase: str, job: dict[str, Any], groups: dict[int, list[dict[str, Any]]]
+) -> PhaseOutcome | None:
+    """A sharded collect: one result per shard (its newest pod's message), merged; None if one is missing."""
+    completions = int((job.get("spec") or {}).get("completions") or 0)
+    parts = []
+    for index in range(completions):
+        terminated = termination(groups.get(index, []))
+        try:
+            parts.append(json.loads((terminated or {}).get("message") or ""))
+        except json.JSONDecodeError:
+            return None
+    try:
+        return phases.outcome_from_summary(phase, merge_summaries(parts))
+    except (ValidationError, TypeError):
+        return None
+
+
+def report(
+    phase: str, job: dict[str, Any], pods: list[dict[str, Any]]
+) -> tuple[PhaseOutcome | None, dict[str, Any] | None]:
+    """(the phase's reported outcome or None, the termination that explains a failure)."""
+    groups = by_index(pods)
+    if not groups:
+        terminated = termination(pods)
+        return outcome_from_termination(phase, terminated), terminated
+    cause = first_failure(pods)
+    if phase == phases.COLLECT and int((job.get("spec") or {}).get("completions") or 1) > 1:
+        return sharded_outcome(phase, job, groups), cause
+    # rank 0 reports for the whole distributed phase (the other ranks write no result)
+    return outcome_from_termination(phase, termination(groups.get(0, []))), cause
+
+
 def outcome_from_termination(phase: str, terminated: dict[str, Any] | None) -> PhaseOutcome | None:
     """The phase's own result, when its termination message is one (else None)."""
     message = (terminated or {}).get("message") or ""
@@ -90,14 +152,14 @@ def observe_job(phase: str, job: dict[str, Any], pods: list[dict[str, Any]]) -> 
     name = job["metadata"]["name"]
     created = _parse_time(job["metadata"].get("creationTimestamp"))
     started = any(pod_started(pod) for pod in pods) or bool((job.get("status") or {}).get("succeeded"))
-    terminated = termination(pods)
+    reported, terminated = report(phase, job, pods)
     if _condition(job, "Complete"):
-        outcome = outcome_from_termination(phase, terminated)
+        outcome = reported
         if outcome is None:  # finished, but its report is gone (pods deleted): counts as done
             outcome = PhaseOutcome(phases.State.SUCCEEDED, phases.COMPLETED, "finished (no report)")
         return JobView(name, outcome, True, created)
     if _condition(job, "Failed"):
-        outcome = outcome_from_termination(phase, terminated)
+        outcome = reported
         if outcome is None or outcome.state is phases.State.SUCCEEDED:
             outcome = PhaseOutcome.failed(failure_text(job, terminated))
         return JobView(name, outcome, started, created)
