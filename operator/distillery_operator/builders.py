@@ -197,11 +197,11 @@ def container(
 def build_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
     """The Job of one phase of one attempt (name from the phase machine: never two of them)."""
     job = plain_job(run, attempt, phase, settings)
-    if phase == phases.TRAIN and run.spec.student.resources.nodes > 1:
+    if not is_indexed(run.spec, phase):
+        return job
+    if phase == phases.TRAIN:
         return distributed.multi_node(job, run.spec.student.resources.nodes)
-    if phase == phases.COLLECT and run.spec.teacher.shards > 1:
-        return distributed.sharded(job, run.spec.teacher.shards)
-    return job
+    return distributed.sharded(job, run.spec.teacher.shards)
 
 
 def plain_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
@@ -239,6 +239,15 @@ def plain_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
         metadata["labels"] = job_labels | {LABEL_QUEUE: spec.queue_name}
         job_spec["suspend"] = True  # Kueue admits the Job by unsuspending it
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec}
+
+
+def is_indexed(spec: DistillationRunSpec, phase: str) -> bool:
+    """The phase's Job is an Indexed Job: multi-node train, or sharded collect."""
+    if uses_train_job(spec, phase):
+        return False
+    if phase == phases.TRAIN:
+        return spec.student.resources.nodes > 1
+    return phase == phases.COLLECT and spec.teacher.shards > 1
 
 
 def uses_train_job(spec: DistillationRunSpec, phase: str) -> bool:

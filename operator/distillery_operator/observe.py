@@ -147,9 +147,36 @@ def pod_started(pod: dict[str, Any]) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed")
 
 
-def observe_job(phase: str, job: dict[str, Any], pods: list[dict[str, Any]]) -> JobView:
-    """A Job and its pods -> the phase's outcome (running until the Job finishes)."""
+INDEXED_UNSUPPORTED = "IndexedJobUnsupported"
+
+
+def indexed_dropped(job: dict[str, Any]) -> PhaseOutcome:
+    """The API server stored an Indexed Job without its completion mode (Kubernetes < 1.21)."""
     name = job["metadata"]["name"]
+    return PhaseOutcome.failed(
+        f"Job {name} was created without completionMode: Indexed (the API server dropped the field): "
+        "multi-node training and sharded collection need Indexed Jobs, Kubernetes >= 1.21",
+        INDEXED_UNSUPPORTED,
+    )
+
+
+def observe_job(
+    phase: str, job: dict[str, Any], pods: list[dict[str, Any]], *, indexed: bool = False
+) -> JobView:
+    """A Job and its pods -> the phase's outcome (running until the Job finishes).
+
+    `indexed`: the operator created it as an Indexed Job; one stored without its completion mode
+    fails the phase at once (its pods would all run without an index).
+    """
+    name = job["metadata"]["name"]
+    if (
+        indexed
+        and job.get("kind", "Job") == "Job"
+        and (job.get("spec") or {}).get("completionMode") != "Indexed"
+    ):
+        return JobView(
+            name, indexed_dropped(job), True, _parse_time(job["metadata"].get("creationTimestamp"))
+        )
     created = _parse_time(job["metadata"].get("creationTimestamp"))
     started = any(pod_started(pod) for pod in pods) or bool((job.get("status") or {}).get("succeeded"))
     reported, terminated = report(phase, job, pods)

@@ -30,6 +30,7 @@ from distillery_operator.builders import (
     LABEL_PHASE,
     build_phase,
     build_spec_config_map,
+    is_indexed,
 )
 from distillery_operator.kube import Kube
 from distillery_operator.observe import JobView, observe_job
@@ -263,7 +264,7 @@ class Reconciler:
             elif step.name in jobs:
                 job = jobs[step.name]
                 pods = self.kube.list_phase_pods(run.namespace, job)
-                views[step.name] = observe_job(step.name, job, pods)
+                views[step.name] = observe_job(step.name, job, pods, indexed=is_indexed(run.spec, step.name))
                 observed[step.name] = views[step.name].outcome
             if step.name not in observed or not phases.is_done(step, observed[step.name]):
                 break

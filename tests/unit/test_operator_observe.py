@@ -104,3 +104,12 @@ def test_a_sharded_collect_with_one_interrupted_shard_is_interrupted() -> None:
     view = observe_job("collect", indexed_job("Failed", 2), pods)
     assert view.outcome.state is State.FAILED and view.outcome.reason == "Interrupted"
     assert view.outcome.result.collected == 14
+
+
+def test_an_indexed_job_the_api_server_stored_without_its_mode_fails_at_once() -> None:
+    dropped = job() | {"kind": "Job", "spec": {"completions": 3, "parallelism": 3}}  # what 1.20 keeps
+    view = observe_job("collect", dropped, [pod("Running")], indexed=True)
+    assert (view.outcome.state, view.outcome.reason) == (State.FAILED, "IndexedJobUnsupported")
+    assert "Kubernetes >= 1.21" in view.outcome.message
+    kept = observe_job("collect", indexed_job(None, 3) | {"kind": "Job"}, [pod("Running")], indexed=True)
+    assert kept.outcome.state is State.RUNNING
