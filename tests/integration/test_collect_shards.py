@@ -12,11 +12,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+import yaml
 from rich.console import Console
 
-from distillery.collect.shards import shard_of
+from distillery.collect import job as collect_job
+from distillery.collect.shards import merge_stored, shard_of
+from distillery.context import JobContext
 from distillery.errors import CollectInterrupted
 from distillery.fakes.anthropic_server import FakeAnthropicServer
+from distillery.pricing import Price, TokenUsage
 from distillery.runner import LocalRunner
 from distillery.store import open_store
 from tests.fixtures.anthropic import write_run_manifest
@@ -86,6 +91,9 @@ def test_three_shards_bill_every_prompt_once_and_curate_reads_each_record_once(t
     texts = [f"shard prompt {i}" for i in range(N)]
     with FakeAnthropicServer(latency=0.02) as fake:
         path = manifest(tmp_path, fake, texts, maxAttempts=1)
+        body = yaml.safe_load(path.read_text())
+        body["spec"]["student"]["baseModel"] = "/nonexistent/tiny-model"
+        path.write_text(yaml.safe_dump(body))
         # `distillery run` runs the shards as processes, merges, curates; train fails at once (no model)
         runner = LocalRunner(
             path,
@@ -154,3 +162,32 @@ def test_a_shard_stopped_midway_resumes_alone_and_the_ledger_still_shows_each_pr
     summary = collect.read_json("summary.json")
     assert (summary["shards"], summary["collected"], summary["resumed"]) == (SHARDS, N, billed_before)
     assert open_store(f"file://{tmp_path}/store/{STORE}/curate").read_json("summary.json")["input"] == N
+
+
+def test_three_shards_together_stay_within_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cap, price = 0.04, Price.from_table(100, 100)
+    texts = [f"budget shard prompt {i}: say something about {i}" for i in range(60)]
+    with FakeAnthropicServer() as fake:
+        path = manifest(
+            tmp_path,
+            fake,
+            texts,
+            maxTokens=40,
+            pricing={"inputPerMtok": 100, "outputPerMtok": 100},
+            budget={"maxCostUSD": cap},
+        )
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "fake-key")
+        billed_by_shard = []
+        for index in range(SHARDS):  # one after another: each must stop at its own third
+            monkeypatch.setenv("DISTILLERY_SHARD_INDEX", str(index))
+            before = sum(price.cost(TokenUsage.from_dict(b.usage)) for b in fake.billed_usage())
+            assert collect_job.run(JobContext.load(path, 1))["status"] == "BudgetExceeded"
+            after = sum(price.cost(TokenUsage.from_dict(b.usage)) for b in fake.billed_usage())
+            billed_by_shard.append(after - before)
+    assert all(0 < billed <= cap / SHARDS for billed in billed_by_shard), billed_by_shard
+    assert sum(billed_by_shard) <= cap
+    merged = merge_stored(open_store(f"file://{tmp_path}/store/{STORE}/collect"), SHARDS)
+    assert merged is not None and merged["status"] == "BudgetExceeded" and merged["skipped"] > 0
+    assert merged["cost_usd"] <= cap
