@@ -63,7 +63,6 @@ def indexed(job: dict[str, Any], completions: int, env: list[dict[str, Any]]) ->
     job = copy.deepcopy(job)
     spec = job["spec"]
     spec |= {"completionMode": "Indexed", "completions": completions, "parallelism": completions}
-    spec["backoffLimit"] = 0
     for container in spec["template"]["spec"]["containers"]:
         container["env"] = container["env"] + env
     return job
@@ -73,12 +72,17 @@ def multi_node(job: dict[str, Any], nodes: int) -> dict[str, Any]:
     """The train Job across `nodes` pods that find each other through the headless Service."""
     name = job["metadata"]["name"]
     job = indexed(job, nodes, node_env(name, nodes))
+    job["spec"]["backoffLimit"] = 0  # a replaced pod cannot rejoin torchrun's rendezvous
     job["spec"]["template"]["spec"]["subdomain"] = name
     return job
 
 
 def sharded(job: dict[str, Any], shards: int) -> dict[str, Any]:
-    """The collect Job as `shards` pods, each collecting its own shard of the prompts."""
+    """The collect Job as `shards` pods, each collecting its own shard of the prompts.
+
+    The Job's backoffLimit stays: a failed or evicted pod is replaced by one of the same index,
+    which resumes that shard from its own chunks.
+    """
     return indexed(job, shards, [index_env(SHARD_INDEX_ENV)])
 
 

@@ -257,8 +257,9 @@ def test_sharded_collect_is_an_indexed_job_whose_pods_know_their_shard() -> None
             },
         }
     )
-    plain["spec"] |= {"backoffLimit": 0, "completionMode": "Indexed", "completions": 4, "parallelism": 4}
-    assert job == plain
+    # backoffLimit kept: a replaced pod of index i resumes shard i from its own chunks
+    plain["spec"] |= {"completionMode": "Indexed", "completions": 4, "parallelism": 4}
+    assert job == plain and job["spec"]["backoffLimit"] == 2
     assert "subdomain" not in job["spec"]["template"]["spec"]  # shards never talk to each other
 
 
