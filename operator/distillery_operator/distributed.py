@@ -31,9 +31,9 @@ MASTER_PORT = 29500
 TRAINJOB_API_VERSION = "trainer.kubeflow.org/v1alpha1"
 TRAINJOB_RUNTIME = "torch-distributed"
 # The torch-distributed runtime's JobSet: replicated Job "node", container "node", pods
-# `<trainjob>-node-0-<index>` under subdomain `<trainjob>`, torchrun's port 29400.
+# `<trainjob>-node-0-<index>` under subdomain `<trainjob>`, torchrun's port 29500 (its PET_MASTER_*).
 TRAINJOB_NODE = "node"
-TRAINJOB_MASTER_PORT = 29400
+TRAINJOB_MASTER_PORT = 29500
 PATCH_MANAGER = "distillery.dev/operator"
 
 

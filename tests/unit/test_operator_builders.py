@@ -292,7 +292,7 @@ def test_kubeflow_trainer_renders_a_train_job_on_torch_distributed_whole_object(
                     {"name": "DISTILLERY_NNODES", "value": "2"},
                     NODE_RANK,
                     {"name": "DISTILLERY_MASTER_ADDR", "value": "sinc-a2-train-node-0-0.sinc-a2-train"},
-                    {"name": "DISTILLERY_MASTER_PORT", "value": "29400"},
+                    {"name": "DISTILLERY_MASTER_PORT", "value": "29500"},
                 ],
                 "numNodes": 2,
                 "resourcesPerNode": TRAIN_RESOURCES,
