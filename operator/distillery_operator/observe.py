@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from distillery import phases
+from distillery.api.summaries import parse_summary, result_of
 from distillery.collect.shards import merge_summaries
 from distillery.phases import PhaseOutcome
 from distillery_operator.distributed import COMPLETION_INDEX_ANNOTATION
@@ -95,9 +96,10 @@ def sharded_outcome(
         except json.JSONDecodeError:
             return None
     try:
-        return phases.outcome_from_summary(phase, merge_summaries(parts))
+        merged = parse_summary(phase, merge_summaries(parts))
     except (ValidationError, TypeError):
         return None
+    return phases.outcome_from_result(result_of(phase, merged))  # the compact numbers, as one pod's
 
 
 def report(
