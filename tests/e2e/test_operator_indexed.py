@@ -1,8 +1,9 @@
 """Indexed Jobs through the operator on the real control plane: sharded collect and multi-node train.
 
 Kubernetes 1.20 (the default test cluster) has no Indexed Jobs: its API server drops
-`completionMode`, so there the operator must fail the phase at once, naming the version needed (first
-test). The tests that need Indexed Jobs run only when `KUBEBUILDER_ASSETS` points at binaries of
+`completionMode`, so there the operator must fail the phase at once, naming the version needed (the
+first two tests; the second also shows the multi-node train's headless Service created and garbage-
+collected with its run). The tests that need Indexed Jobs run only when `KUBEBUILDER_ASSETS` points at binaries of
 1.21 or newer (with kube-controller-manager); otherwise pytest reports them as SKIPPED, which proves
 nothing about them.
 """
@@ -90,6 +91,33 @@ def test_without_indexed_jobs_a_sharded_collect_fails_at_once_naming_the_version
     assert "Kubernetes >= 1.21" in status["message"], status["message"]
     (job,) = setting.runs.jobs("shards")
     assert job["spec"].get("completion_mode") is None and job["spec"]["completions"] == 2  # what 1.20 kept
+
+
+def test_without_indexed_jobs_multi_node_train_fails_and_its_service_goes_with_the_run(
+    setting, operator_process
+) -> None:
+    if setting.cluster.minor_version >= 21:
+        pytest.skip("this cluster has Indexed Jobs: test_multi_node_train_* covers it")
+    operator_process(setting.namespace)
+    student = setting.manifest("x")["spec"]["student"]
+    student["resources"] = student["resources"] | {"nodes": 2}
+    apply(setting.cluster, setting.manifest("nodes", student=student))
+    status = setting.runs.wait_phase("nodes", "Failed", "Succeeded", timeout=300)
+    assert conditions(status)["Trained"] == ("False", "IndexedJobUnsupported"), status
+    assert status["results"]["collect"]["collected"] == len(PROMPTS)  # the phases before it ran
+    service = setting.core.read_namespaced_service("nodes-a1-train", setting.namespace)
+    assert service.spec.cluster_ip == "None" and service.spec.selector == {"job-name": "nodes-a1-train"}
+    assert [(o.kind, o.name) for o in service.metadata.owner_references] == [("DistillationRun", "nodes")]
+    setting.cluster.kubectl("delete", "dr", "nodes", "-n", setting.namespace, "--wait=false")
+    setting.kubelet.wait_for(
+        lambda: (
+            not setting.core.list_namespaced_service(
+                setting.namespace, field_selector="metadata.name=nodes-a1-train"
+            ).items
+        ),
+        90,
+        "the Service garbage-collected with its run",
+    )
 
 
 @needs_indexed_jobs
