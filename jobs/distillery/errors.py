@@ -107,3 +107,7 @@ class CurationError(DistilleryError):
 
 class PublishError(DistilleryError):
     """The publish phase or `distillery promote` cannot go on (no champion, unknown version...)."""
+
+
+class ShardError(DistilleryError):
+    """A sharded collect process that does not know which shard it is, or names one out of range."""

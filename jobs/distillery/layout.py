@@ -15,6 +15,7 @@ SUMMARY = "summary.json"
 COLLECT_PROMPTS = "prompts.jsonl"
 COLLECT_CHUNKS = "chunks/"
 COLLECT_TEACHER = "teacher.jsonl"
+COLLECT_SHARDS = "shards/"  # teacher.shards > 1: shards/<i>/ holds one shard's prompts, chunks, summary
 CURATE_TRAIN = "train.jsonl"
 CURATE_VALIDATION = "validation.jsonl"
 CURATE_REJECTED = "rejected.jsonl"

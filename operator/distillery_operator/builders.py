@@ -1,7 +1,10 @@
 """Pure builders of every object the operator creates: dicts in, dicts out, no API calls.
 
     build_spec_config_map(run, attempt)                -> the attempt's manifest snapshot
-    build_job(run, attempt, phase, settings)           -> the phase's Job
+    build_job(run, attempt, phase, settings)           -> the phase's Job (Indexed when it has pods
+                                                          per node or per shard: distributed.py)
+    build_phase(run, attempt, phase, settings)         -> every object the phase needs: the Job, and
+                                                          its headless Service; or a Kubeflow TrainJob
 
 The reconciler adopts them (ownerReferences to the run) and creates them; unit tests compare
 whole objects.
@@ -17,6 +20,7 @@ from distillery import phases
 from distillery.api.resource import DistillationRun
 from distillery.api.spec import DistillationRunSpec, SchedulingSpec
 from distillery.prompts import CONFIGMAP_ROOT_ENV, DEFAULT_CONFIGMAP_ROOT
+from distillery_operator import distributed
 from distillery_operator.settings import OperatorSettings
 
 LABEL_RUN = "distillery.dev/run"
@@ -198,6 +202,16 @@ def container(
 
 def build_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
     """The Job of one phase of one attempt (name from the phase machine: never two of them)."""
+    job = plain_job(run, attempt, phase, settings)
+    if not is_indexed(run.spec, phase):
+        return job
+    if phase == phases.TRAIN:
+        return distributed.multi_node(job, run.spec.student.resources.nodes)
+    return distributed.sharded(job, run.spec.teacher.shards)
+
+
+def plain_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
+    """The phase's Job with one pod."""
     spec = run.spec
     job_labels = labels(run.name, attempt, phase)
     vols, mounts = volumes(run.name, attempt, spec, phase, settings)
@@ -231,3 +245,31 @@ def build_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
         metadata["labels"] = job_labels | {LABEL_QUEUE: spec.queue_name}
         job_spec["suspend"] = True  # Kueue admits the Job by unsuspending it
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec}
+
+
+def is_indexed(spec: DistillationRunSpec, phase: str) -> bool:
+    """The phase's Job is an Indexed Job: multi-node train, or sharded collect."""
+    if uses_train_job(spec, phase):
+        return False
+    if phase == phases.TRAIN:
+        return spec.student.resources.nodes > 1
+    return phase == phases.COLLECT and spec.teacher.shards > 1
+
+
+def uses_train_job(spec: DistillationRunSpec, phase: str) -> bool:
+    """The train phase runs as a Kubeflow TrainJob (`student.trainer: kubeflow`)."""
+    return phase == phases.TRAIN and spec.student.trainer == "kubeflow"
+
+
+def build_phase(
+    run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings
+) -> list[dict[str, Any]]:
+    """Everything a phase's start creates, in creation order."""
+    spec = run.spec
+    nodes = spec.student.resources.nodes
+    if uses_train_job(spec, phase):
+        return [distributed.build_train_job(plain_job(run, attempt, phase, settings), nodes)]
+    job = build_job(run, attempt, phase, settings)
+    if phase == phases.TRAIN and nodes > 1:
+        return [distributed.build_service(run, attempt, phase, labels(run.name, attempt, phase)), job]
+    return [job]

@@ -28,8 +28,9 @@ from distillery_operator.builders import (
     ANNOTATION_RERUN,
     LABEL_ATTEMPT,
     LABEL_PHASE,
-    build_job,
+    build_phase,
     build_spec_config_map,
+    is_indexed,
 )
 from distillery_operator.kube import Kube
 from distillery_operator.observe import JobView, observe_job
@@ -128,6 +129,8 @@ class Reconciler:
             result.events.append((NORMAL, SCHEDULE_SKIPPED, f"attempt {previous.attempt} still running"))
         attempt = same.attempt
         jobs = self.kube.list_jobs(run.namespace, run.name)
+        if run.spec.student.trainer == "kubeflow":
+            jobs += self.kube.list_train_jobs(run.namespace, run.name)
         self.delete_stale_jobs(run, jobs, attempt)
         current = {
             job["metadata"]["labels"].get(LABEL_PHASE): job for job in jobs if _attempt(job) == attempt
@@ -237,13 +240,16 @@ class Reconciler:
         """Jobs of an earlier attempt that are still running: that attempt was superseded."""
         for job in jobs:
             if _attempt(job) != attempt and not _job_finished(job):
-                self.kube.delete_job(run.namespace, job["metadata"]["name"])
+                self.kube.delete_phase(run.namespace, job)
 
     def delete_attempt_jobs(self, body: dict[str, Any], attempt: int) -> None:
         meta = body["metadata"]
-        for job in self.kube.list_jobs(meta["namespace"], meta["name"]):
+        jobs = self.kube.list_jobs(meta["namespace"], meta["name"])
+        if ((body.get("spec") or {}).get("student") or {}).get("trainer") == "kubeflow":
+            jobs += self.kube.list_train_jobs(meta["namespace"], meta["name"])
+        for job in jobs:
             if _attempt(job) == attempt and not _job_finished(job):
-                self.kube.delete_job(meta["namespace"], job["metadata"]["name"])
+                self.kube.delete_phase(meta["namespace"], job)
 
     def observe(
         self, run: DistillationRun, status: DistillationRunStatus, jobs: dict[str | None, dict[str, Any]]
@@ -257,8 +263,8 @@ class Reconciler:
                 observed[step.name] = phases.outcome_from_result(reported[step.name])
             elif step.name in jobs:
                 job = jobs[step.name]
-                pods = self.kube.list_pods(run.namespace, job["metadata"]["name"])
-                views[step.name] = observe_job(step.name, job, pods)
+                pods = self.kube.list_phase_pods(run.namespace, job)
+                views[step.name] = observe_job(step.name, job, pods, indexed=is_indexed(run.spec, step.name))
                 observed[step.name] = views[step.name].outcome
             if step.name not in observed or not phases.is_done(step, observed[step.name]):
                 break
@@ -267,10 +273,13 @@ class Reconciler:
     def start(
         self, body: dict[str, Any], run: DistillationRun, attempt: int, phase: str, result: Pass
     ) -> None:
-        job = kopf_adopted(build_job(run, attempt, phase, self.settings), run, body)
-        if self.kube.create_job(job):
-            result.created.append(job["metadata"]["name"])
-            result.events.append((NORMAL, JOB_CREATED, f"created Job {job['metadata']['name']}"))
+        for obj in build_phase(run, attempt, phase, self.settings):  # a Service before its Job's pods
+            obj = kopf_adopted(obj, run, body)  # ownerReferences: deleted with the run
+            if self.kube.create(obj) and obj["kind"] != "Service":
+                result.created.append(obj["metadata"]["name"])
+                result.events.append(
+                    (NORMAL, JOB_CREATED, f"created {obj['kind']} {obj['metadata']['name']}")
+                )
 
     def flag_unstarted(self, status: DistillationRunStatus, views: dict[str, JobView], now: datetime) -> None:
         """A Job with no pod running for too long shows on its phase's condition."""

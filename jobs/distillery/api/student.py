@@ -73,6 +73,7 @@ class ResourcesSpec(ApiModel):
     """What the train and evaluate pods ask for."""
 
     gpus: int = Field(default=1, ge=0, le=64, description="GPUs per pod (0 runs on CPU).")
+    nodes: int = Field(default=1, ge=1, le=64, description="Pods that train together; > 1 runs an Indexed Job with torchrun across them.")
     memory: str = Field(
         default="48Gi",
         max_length=NAME_TEXT,
@@ -110,6 +111,14 @@ class StudentSpec(ApiModel):
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Pod resources.")
     scheduling: SchedulingSpec | None = Field(
         default=None, description="Placement of the train and evaluate pods (replaces spec.scheduling)."
+    )
+    trainer: Literal["job", "kubeflow"] = Field(
+        default="job",
+        description=(
+            "Who runs the train phase on a cluster: the operator's own (Indexed) Job, or a Kubeflow Trainer "
+            "v2 TrainJob on the ClusterTrainingRuntime torch-distributed (the cluster must run Kubeflow "
+            "Trainer). `distillery run` ignores it."
+        ),
     )
 
     @model_validator(mode="after")

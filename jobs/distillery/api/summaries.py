@@ -60,6 +60,15 @@ class CollectResult(PhaseResult):
         default=0, ge=0, description="Prompts the teacher may have billed more than once (after a kill)."
     )
     teacher_jsonl: str | None = Field(default=None, max_length=URI_TEXT, description="teacher.jsonl URI.")
+    shards: int | None = Field(
+        default=None, ge=1, le=64, description="Shards merged into these numbers (teacher.shards > 1)."
+    )
+    shard: int | None = Field(
+        default=None,
+        ge=0,
+        le=63,
+        description="The shard these numbers are of (one pod of a sharded collect).",
+    )
 
 
 class CurateResult(PhaseResult):

@@ -16,8 +16,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("distillery.curate")
 
 
+def merge_shards(ctx: JobContext, collect: Any) -> None:
+    """teacher.shards > 1: collect/teacher.jsonl and summary.json are the merge of the shards' own."""
+    from distillery.collect.shards import merge_stored
+
+    shards = ctx.run.spec.teacher.shards
+    merged = merge_stored(collect, shards)
+    if merged is None:
+        raise PhaseInputMissing(
+            f"curate needs the summary of each of the {shards} collect shards under "
+            f"{collect.uri_for('shards/')}; run collect for attempt {ctx.attempt} first"
+        )
+    log.info("curate: merged %d collect shards: %d records", shards, merged["prompts"])
+
+
 def read_teacher_records(ctx: JobContext) -> list[dict[str, Any]]:
     collect = ctx.store("collect")
+    if ctx.run.spec.teacher.shards > 1:
+        merge_shards(ctx, collect)
     try:
         return list(collect.read_jsonl(COLLECT_TEACHER))
     except ArtifactNotFound:
