@@ -99,3 +99,7 @@ class RunError(DistilleryError):
 
 class CurationError(DistilleryError):
     """Curation cannot produce a training set (e.g. every completion was rejected)."""
+
+
+class SweepError(DistilleryError):
+    """A size sweep (student.candidates) that cannot be run or judged as asked."""

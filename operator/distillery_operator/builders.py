@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
-from distillery import phases
+from distillery import layout, phases
 from distillery.api.resource import DistillationRun
 from distillery.api.spec import DistillationRunSpec, SchedulingSpec
+from distillery.context import for_candidate
 from distillery.prompts import CONFIGMAP_ROOT_ENV, DEFAULT_CONFIGMAP_ROOT
 from distillery_operator.settings import OperatorSettings
 
@@ -190,10 +191,21 @@ def container(
     }
 
 
-def build_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """The Job of one phase of one attempt (name from the phase machine: never two of them)."""
-    spec = run.spec
-    job_labels = labels(run.name, attempt, phase)
+def _for_step(spec: dict[str, Any], step: str, candidate: str | None) -> dict[str, Any]:
+    if candidate:
+        spec["name"] = step
+        spec["args"] = [*spec["args"], "--candidate", candidate]
+    return spec
+
+
+def build_job(run: DistillationRun, attempt: int, step: str, settings: OperatorSettings) -> dict[str, Any]:
+    """The Job of one step of one attempt (name from the phase machine: never two of them).
+
+    A size sweep's candidate step (train-<c>, evaluate-<c>) runs its phase with `--candidate <c>`
+    and the candidate's resources."""
+    phase, candidate = layout.split_step(step)
+    spec = for_candidate(run, candidate).spec if candidate else run.spec
+    job_labels = labels(run.name, attempt, step)
     vols, mounts = volumes(run.name, attempt, spec, phase, settings)
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -206,7 +218,9 @@ def build_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
             "fsGroup": NON_ROOT_UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container(run.name, attempt, phase, spec, settings, mounts)],
+        "containers": [
+            _for_step(container(run.name, attempt, phase, spec, settings, mounts), step, candidate)
+        ],
         "volumes": vols,
         **placement(spec, phase).to_pod_fields(),
     }
@@ -217,7 +231,7 @@ def build_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
         "template": {"metadata": {"labels": dict(job_labels)}, "spec": pod_spec},
     }
     metadata: dict[str, Any] = {
-        "name": phases.job_name(run.name, attempt, phase),
+        "name": phases.job_name(run.name, attempt, step),
         "namespace": run.namespace,
         "labels": job_labels,
     }

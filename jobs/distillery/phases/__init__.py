@@ -1,6 +1,6 @@
 """The phase machine of a DistillationRun: pure logic, shared by the local runner and the operator.
 
-    steps = plan(spec)                                  # collect, curate, train, evaluate[, publish]
+    steps = plan(spec)          # collect, curate, train, evaluate[, publish] (or a size sweep's DAG)
     decision = next_step(spec, observed)                # Start / Wait / Succeeded / Failed
     status = derive_status(spec, observed, namespace=..., run=..., attempt=..., now=..., previous=...)
 
@@ -29,6 +29,8 @@ from distillery.phases.machine import (
     PUBLISHED,
     RUNNING,
     STEPS,
+    SWEEP,
+    SWEPT,
     TRAIN,
     TRAINED,
     Action,
@@ -48,8 +50,11 @@ from distillery.phases.machine import (
     outcome_from_result,
     outcome_from_summary,
     plan,
+    reachable,
     records_kept,
     resumable,
+    step_named,
+    tolerated,
 )
 from distillery.phases.status import derive_status, phase_condition, summarize
 
@@ -74,6 +79,8 @@ __all__ = [
     "PUBLISHED",
     "RUNNING",
     "STEPS",
+    "SWEEP",
+    "SWEPT",
     "TRAIN",
     "TRAINED",
     "Action",
@@ -95,7 +102,10 @@ __all__ = [
     "outcome_from_summary",
     "phase_condition",
     "plan",
+    "reachable",
     "records_kept",
     "resumable",
+    "step_named",
     "summarize",
+    "tolerated",
 ]
