@@ -115,7 +115,8 @@ class Metrics:
             if prior and prior.status == "Unknown" and condition.status != "Unknown":
                 seconds = _seconds(prior, condition)
                 if seconds is not None:
-                    self.phase_seconds.labels(condition.type).observe(seconds)
+                    # a sweep's Trained-<candidate> counts as Trained (bounded label values)
+                    self.phase_seconds.labels(condition.type.split("-")[0]).observe(seconds)
 
     def forget(self, namespace: str, run: str) -> None:
         """A deleted run leaves the per-run series."""
