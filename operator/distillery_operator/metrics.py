@@ -11,7 +11,17 @@ from distillery.api.status import Condition, DistillationRunStatus
 from distillery.phases.machine import BUDGET_EXCEEDED, COLLECTED, NOTHING_COLLECTED
 from distillery_operator.attempts import parse_time
 
-PHASES = ("Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed")
+PHASES = (
+    "Pending",
+    "Collecting",
+    "Curating",
+    "Training",
+    "Evaluating",
+    "Sweeping",
+    "Publishing",
+    "Succeeded",
+    "Failed",
+)
 RUN = ("namespace", "run")
 
 

@@ -24,7 +24,7 @@ def candidates(model_dir: str) -> list[dict[str, Any]]:
     ]
 
 
-def wait_both_training(runs, timeout: float = 240) -> list[dict[str, Any]]:
+def wait_both_training(runs, timeout: float = 360) -> list[dict[str, Any]]:
     """Both candidates' train Jobs as listed at one moment when both exist and neither finished."""
     deadline = time.monotonic() + timeout
     wanted = {f"{RUN}-a1-train-first", f"{RUN}-a1-train-second"}
@@ -56,7 +56,7 @@ def test_candidates_train_side_by_side_and_the_sweep_chooses(setting, operator_p
     }
     assert memory == {f"{RUN}-a1-train-first": "2Gi", f"{RUN}-a1-train-second": "3Gi"}
 
-    status = setting.runs.wait_phase(RUN, "Succeeded", "Failed", timeout=420)
+    status = setting.runs.wait_phase(RUN, "Succeeded", "Failed", timeout=600)
     assert status["phase"] == "Succeeded", status
     assert conditions(status) == {
         "Collected": ("True", "Completed"),

@@ -20,6 +20,7 @@ import yaml
 from rich.console import Console
 
 from distillery import layout
+from distillery.cli.main import main as cli_main
 from distillery.fakes.anthropic_server import FakeAnthropicServer
 from distillery.runner.local import run_manifest
 
@@ -117,7 +118,7 @@ def stored(attempt: Path, step: str) -> dict[str, Any]:
 
 
 def test_the_smaller_candidate_that_passes_is_chosen(
-    tmp_path: Path, teacher: FakeAnthropicServer, models: dict[str, Path]
+    tmp_path: Path, teacher: FakeAnthropicServer, models: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     result, attempt, text = run_sweep(tmp_path, teacher, models, {})
     assert result.exit_code == 0, text[-4000:]
@@ -146,6 +147,11 @@ def test_the_smaller_candidate_that_passes_is_chosen(
         ("large", False, sizes["large"]),
     ]
     assert status.artifacts.adapter is not None and "/train-small/" in status.artifacts.adapter
+    assert "Candidates (smallest that passes every gate is chosen)" in text
+    # `distillery report` reads the run back: the chosen candidate's evaluation, the sweep's page.
+    assert cli_main(["report", str(attempt.parent)]) == 0
+    printed = capsys.readouterr().out
+    assert "Run: Succeeded (attempt 1)" in printed and "sweep/report.html" in printed
 
 
 def test_when_only_the_larger_passes_the_larger_is_chosen(
