@@ -8,6 +8,15 @@
 summary.json through `outcome_from_summary`). Nothing here does I/O.
 """
 
+from distillery.phases.decide import (
+    Action,
+    Decision,
+    invalid_spec,
+    next_step,
+    reachable,
+    resumable,
+    tolerated,
+)
 from distillery.phases.machine import (
     BUDGET_EXCEEDED,
     COLLECT,
@@ -33,8 +42,6 @@ from distillery.phases.machine import (
     SWEPT,
     TRAIN,
     TRAINED,
-    Action,
-    Decision,
     PhaseOutcome,
     Requirement,
     State,
@@ -42,19 +49,14 @@ from distillery.phases.machine import (
     attempt_layout,
     gates_passed,
     has_warning,
-    invalid_spec,
     is_done,
     job_name,
-    next_step,
     outcome_from_message,
     outcome_from_result,
     outcome_from_summary,
     plan,
-    reachable,
     records_kept,
-    resumable,
     step_named,
-    tolerated,
 )
 from distillery.phases.status import derive_status, phase_condition, summarize
 

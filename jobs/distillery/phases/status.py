@@ -25,6 +25,7 @@ from distillery.api.summaries import (
     TrainResult,
 )
 from distillery.phases.candidates import candidate_statuses, chosen_candidate, chosen_view
+from distillery.phases.decide import Action, Decision, failure_decision, next_step, publish_blocked
 from distillery.phases.machine import (
     COLLECT,
     COMPLETE,
@@ -37,18 +38,13 @@ from distillery.phases.machine import (
     RUNNING,
     SWEEP,
     TRAIN,
-    Action,
-    Decision,
     PhaseOutcome,
     State,
     Step,
     attempt_layout,
-    failure_decision,
     is_done,
     job_name,
-    next_step,
     plan,
-    publish_blocked,
     step_named,
 )
 
