@@ -111,3 +111,7 @@ class PublishError(DistilleryError):
 
 class ShardError(DistilleryError):
     """A sharded collect process that does not know which shard it is, or names one out of range."""
+
+
+class SweepError(DistilleryError):
+    """A size sweep (student.candidates) that cannot be run or judged as asked."""

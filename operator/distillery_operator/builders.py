@@ -1,10 +1,12 @@
 """Pure builders of every object the operator creates: dicts in, dicts out, no API calls.
 
     build_spec_config_map(run, attempt)                -> the attempt's manifest snapshot
-    build_job(run, attempt, phase, settings)           -> the phase's Job (Indexed when it has pods
+    build_job(run, attempt, step, settings)            -> the step's Job (Indexed when it has pods
                                                           per node or per shard: distributed.py)
-    build_phase(run, attempt, phase, settings)         -> every object the phase needs: the Job, and
+    build_phase(run, attempt, step, settings)          -> every object the step needs: the Job, and
                                                           its headless Service; or a Kubeflow TrainJob
+
+A step is a phase, or a size sweep candidate's phase (`train-<c>`, `evaluate-<c>`).
 
 The reconciler adopts them (ownerReferences to the run) and creates them; unit tests compare
 whole objects.
@@ -16,9 +18,10 @@ from typing import Any
 
 import yaml
 
-from distillery import phases
+from distillery import layout, phases
 from distillery.api.resource import DistillationRun
 from distillery.api.spec import DistillationRunSpec, SchedulingSpec
+from distillery.context import for_candidate
 from distillery.prompts import CONFIGMAP_ROOT_ENV, DEFAULT_CONFIGMAP_ROOT
 from distillery_operator import distributed
 from distillery_operator.settings import OperatorSettings
@@ -200,20 +203,37 @@ def container(
     }
 
 
-def build_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """The Job of one phase of one attempt (name from the phase machine: never two of them)."""
-    job = plain_job(run, attempt, phase, settings)
-    if not is_indexed(run.spec, phase):
+def _for_step(spec: dict[str, Any], step: str, candidate: str | None) -> dict[str, Any]:
+    if candidate:
+        spec["name"] = step
+        spec["args"] = [*spec["args"], "--candidate", candidate]
+    return spec
+
+
+def step_spec(run: DistillationRun, step: str) -> tuple[str, DistillationRunSpec]:
+    """A step's phase and the spec its Job sees (a sweep candidate's step: that candidate's student)."""
+    phase, candidate = layout.split_step(step)
+    return phase, (for_candidate(run, candidate).spec if candidate else run.spec)
+
+
+def build_job(run: DistillationRun, attempt: int, step: str, settings: OperatorSettings) -> dict[str, Any]:
+    """The Job of one step of one attempt (name from the phase machine: never two of them); Indexed
+    when the step has several pods (multi-node train, sharded collect)."""
+    job = plain_job(run, attempt, step, settings)
+    if not is_indexed(run, step):
         return job
+    phase, spec = step_spec(run, step)
     if phase == phases.TRAIN:
-        return distributed.multi_node(job, run.spec.student.resources.nodes)
-    return distributed.sharded(job, run.spec.teacher.shards)
+        return distributed.multi_node(job, spec.student.resources.nodes)
+    return distributed.sharded(job, spec.teacher.shards)
 
 
-def plain_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """The phase's Job with one pod."""
-    spec = run.spec
-    job_labels = labels(run.name, attempt, phase)
+def plain_job(run: DistillationRun, attempt: int, step: str, settings: OperatorSettings) -> dict[str, Any]:
+    """The step's Job with one pod. A size sweep's candidate step (train-<c>, evaluate-<c>) runs its
+    phase with `--candidate <c>` and the candidate's resources."""
+    _, candidate = layout.split_step(step)
+    phase, spec = step_spec(run, step)
+    job_labels = labels(run.name, attempt, step)
     vols, mounts = volumes(run.name, attempt, spec, phase, settings)
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -226,7 +246,9 @@ def plain_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
             "fsGroup": NON_ROOT_UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container(run.name, attempt, phase, spec, settings, mounts)],
+        "containers": [
+            _for_step(container(run.name, attempt, phase, spec, settings, mounts), step, candidate)
+        ],
         "volumes": vols,
         **placement(spec, phase).to_pod_fields(),
     }
@@ -237,7 +259,7 @@ def plain_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
         "template": {"metadata": {"labels": dict(job_labels)}, "spec": pod_spec},
     }
     metadata: dict[str, Any] = {
-        "name": phases.job_name(run.name, attempt, phase),
+        "name": phases.job_name(run.name, attempt, step),
         "namespace": run.namespace,
         "labels": job_labels,
     }
@@ -247,8 +269,9 @@ def plain_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec}
 
 
-def is_indexed(spec: DistillationRunSpec, phase: str) -> bool:
-    """The phase's Job is an Indexed Job: multi-node train, or sharded collect."""
+def is_indexed(run: DistillationRun, step: str) -> bool:
+    """The step's Job is an Indexed Job: multi-node train, or sharded collect."""
+    phase, spec = step_spec(run, step)
     if uses_train_job(spec, phase):
         return False
     if phase == phases.TRAIN:
@@ -262,14 +285,14 @@ def uses_train_job(spec: DistillationRunSpec, phase: str) -> bool:
 
 
 def build_phase(
-    run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings
+    run: DistillationRun, attempt: int, step: str, settings: OperatorSettings
 ) -> list[dict[str, Any]]:
-    """Everything a phase's start creates, in creation order."""
-    spec = run.spec
+    """Everything a step's start creates, in creation order."""
+    phase, spec = step_spec(run, step)
     nodes = spec.student.resources.nodes
     if uses_train_job(spec, phase):
-        return [distributed.build_train_job(plain_job(run, attempt, phase, settings), nodes)]
-    job = build_job(run, attempt, phase, settings)
+        return [distributed.build_train_job(plain_job(run, attempt, step, settings), nodes)]
+    job = build_job(run, attempt, step, settings)
     if phase == phases.TRAIN and nodes > 1:
-        return [distributed.build_service(run, attempt, phase, labels(run.name, attempt, phase)), job]
+        return [distributed.build_service(run, attempt, step, labels(run.name, attempt, step)), job]
     return [job]

@@ -3,9 +3,9 @@
 Kubernetes 1.20 (the default test cluster) has no Indexed Jobs: its API server drops
 `completionMode`, so there the operator must fail the phase at once, naming the version needed (the
 first two tests; the second also shows the multi-node train's headless Service created and garbage-
-collected with its run). The tests that need Indexed Jobs run only when `KUBEBUILDER_ASSETS` points at binaries of
-1.21 or newer (with kube-controller-manager); otherwise pytest reports them as SKIPPED, which proves
-nothing about them.
+collected with its run). The tests that need Indexed Jobs run only when `KUBEBUILDER_ASSETS` points
+at binaries of 1.21 or newer (with kube-controller-manager); otherwise pytest reports them as
+SKIPPED, which proves nothing about them.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from distillery.api.base import (
     NAME_TEXT,
+    RULE_NAME_PATTERN,
     URI_TEXT,
     ApiModel,
     ShortText,
@@ -73,7 +74,12 @@ class ResourcesSpec(ApiModel):
     """What the train and evaluate pods ask for."""
 
     gpus: int = Field(default=1, ge=0, le=64, description="GPUs per pod (0 runs on CPU).")
-    nodes: int = Field(default=1, ge=1, le=64, description="Pods that train together; > 1 runs an Indexed Job with torchrun across them.")
+    nodes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Pods that train together; > 1 runs an Indexed Job with torchrun across them.",
+    )
     memory: str = Field(
         default="48Gi",
         max_length=NAME_TEXT,
@@ -85,6 +91,43 @@ class ResourcesSpec(ApiModel):
     )
     gpu_hour_price_usd: float = Field(
         default=2.0, ge=0, alias="gpuHourPriceUSD", description="Used for the student's cost per 1k requests."
+    )
+
+
+MAX_CANDIDATES = 8
+CANDIDATE_NAME_TEXT = 20
+
+
+class CandidateTraining(ApiModel):
+    """What a candidate may change of student.training: sizes differ in the batch that fits in memory
+    and in the learning rate they tolerate; everything else stays shared so the sizes stay comparable."""
+
+    learning_rate: float | None = Field(default=None, gt=0, le=1, description="Peak learning rate.")
+    batch_size: int | None = Field(default=None, ge=1, le=4096, description="Per-device batch size.")
+    gradient_accumulation: int | None = Field(
+        default=None, ge=1, le=4096, description="Gradient accumulation steps."
+    )
+
+
+class CandidateSpec(ApiModel):
+    """One student size of a sweep: trained and evaluated on the same data as the others."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=CANDIDATE_NAME_TEXT,
+        pattern=RULE_NAME_PATTERN,
+        description="Short DNS label; part of the candidate's Job names (<run>-a<N>-train-<name>).",
+    )
+    base_model: str = Field(
+        min_length=1,
+        max_length=URI_TEXT,
+        description="Hub id, local path, or s3:// prefix of its base model.",
+    )
+    resources: ResourcesSpec | None = Field(
+        default=None, description="Pod resources of its train and evaluate Jobs (default: student.resources)."
+    )
+    training: CandidateTraining | None = Field(
+        default=None, description="Overrides of student.training for this size only."
     )
 
 
@@ -120,6 +163,46 @@ class StudentSpec(ApiModel):
             "Trainer). `distillery run` ignores it."
         ),
     )
+    candidates: list[CandidateSpec] = Field(
+        default_factory=list,
+        max_length=MAX_CANDIDATES,
+        description=(
+            "A size sweep: each candidate is trained and evaluated; the smallest (parameter count) that "
+            "passes the gates is the run's student. Empty: baseModel alone."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _unique_candidates(self) -> StudentSpec:
+        names = [candidate.name for candidate in self.candidates]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"candidates: names must be unique (repeated: {', '.join(repeated)})")
+        for candidate in self.candidates:
+            gpus = candidate.resources.gpus if candidate.resources else self.resources.gpus
+            if self.method == "qlora" and gpus < 1:
+                raise ValueError(f"candidates[{candidate.name}]: method 'qlora' needs resources.gpus >= 1")
+        return self
+
+    def candidate(self, name: str) -> CandidateSpec:
+        for candidate in self.candidates:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(c.name for c in self.candidates) or "none"
+        raise KeyError(f"no candidate named {name!r} in student.candidates (candidates: {known})")
+
+    def for_candidate(self, name: str) -> StudentSpec:
+        """The student one candidate trains: its base model, resources and training overrides."""
+        candidate = self.candidate(name)
+        overrides = candidate.training.model_dump(exclude_none=True) if candidate.training else {}
+        return self.model_copy(
+            update={
+                "base_model": candidate.base_model,
+                "resources": candidate.resources or self.resources,
+                "training": self.training.model_copy(update=overrides),
+                "candidates": [],
+            }
+        )
 
     @model_validator(mode="after")
     def _qlora_needs_gpu(self) -> StudentSpec:

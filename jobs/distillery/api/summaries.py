@@ -99,6 +99,9 @@ class TrainResult(PhaseResult):
     tokens_seen: int = Field(default=0, ge=0, description="Tokens trained on.")
     tokens_per_second: float | None = Field(default=None, ge=0, description="Training throughput.")
     wall_seconds: float | None = Field(default=None, ge=0, description="Wall time of the job.")
+    parameters: int | None = Field(
+        default=None, ge=0, description="Parameters of the base model as loaded (the sweep's size)."
+    )
     adapter_uri: str | None = Field(default=None, max_length=URI_TEXT, description="Adapter URI.")
 
 
@@ -133,6 +136,40 @@ class EvaluateResult(PhaseResult):
     gates: list[GateOutcome] = Field(default_factory=list, max_length=32, description="Gate results.")
     gates_passed: bool | None = Field(default=None, description="Every gate passed.")
     verdict: str | None = Field(default=None, max_length=NAME_TEXT, description="The verdict.")
+    report_uri: str | None = Field(default=None, max_length=URI_TEXT, description="report.html URI.")
+
+
+class CandidateOutcome(ApiModel):
+    """One candidate of a size sweep, as the sweep judged it."""
+
+    name: str = Field(max_length=NAME_TEXT, description="Candidate name.")
+    base_model: str | None = Field(default=None, max_length=URI_TEXT, description="Its base model.")
+    parameters: int | None = Field(
+        default=None, ge=0, description="Parameters measured from the loaded model."
+    )
+    contract_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Student pass rate.")
+    latency_p95_ms: float | None = Field(default=None, ge=0, description="Student latency p95 (ms).")
+    cost_per_1k_requests_usd: float | None = Field(
+        default=None, ge=0, alias="costPer1kRequestsUSD", description="Student cost per 1k requests."
+    )
+    gates_passed: bool | None = Field(default=None, description="Every gate passed (none: not evaluated).")
+    failed: str | None = Field(
+        default=None,
+        max_length=LONG_TEXT,
+        description="Why it has no evaluation (its train or evaluate failed).",
+    )
+
+
+class SweepResult(PhaseResult):
+    """Sweep: which candidate became the run's student (the smallest that passes every gate)."""
+
+    chosen: str | None = Field(
+        default=None, max_length=NAME_TEXT, description="Chosen candidate (none passed: unset)."
+    )
+    gates_passed: bool | None = Field(default=None, description="The chosen candidate passed every gate.")
+    candidates: list[CandidateOutcome] = Field(
+        default_factory=list, max_length=8, description="Every candidate, in spec order."
+    )
     report_uri: str | None = Field(default=None, max_length=URI_TEXT, description="report.html URI.")
 
 
@@ -266,6 +303,14 @@ class EvaluateSummary(EvaluateResult):
     quality_teacher_like: Rates | None = None
 
 
+class SweepSummary(SweepResult):
+    phase: Literal["sweep"] = "sweep"
+    rule: str | None = None
+    train_prefix: str | None = None
+    evaluate_prefix: str | None = None
+    artifacts: dict[str, str] = Field(default_factory=dict)
+
+
 class PublishSummary(PublishResult):
     phase: Literal["publish"] = "publish"
     registry: str | None = None
@@ -281,6 +326,7 @@ RESULTS: dict[str, type[PhaseResult]] = {
     "train": TrainResult,
     "evaluate": EvaluateResult,
     "publish": PublishResult,
+    "sweep": SweepResult,
 }
 SUMMARIES: dict[str, type[PhaseResult]] = {
     "collect": CollectSummary,
@@ -288,6 +334,7 @@ SUMMARIES: dict[str, type[PhaseResult]] = {
     "train": TrainSummary,
     "evaluate": EvaluateSummary,
     "publish": PublishSummary,
+    "sweep": SweepSummary,
 }
 
 
@@ -313,7 +360,7 @@ def termination_message(phase: str, summary: PhaseResult) -> str:
     text = json.dumps(data, separators=(",", ":"))
     if len(text.encode()) <= TERMINATION_MESSAGE_LIMIT:
         return text
-    dropped = {"gates", "rejected_by_reason", "comparison"}
+    dropped = {"gates", "rejected_by_reason", "comparison", "candidates"}
     slim = {key: value for key, value in data.items() if key not in dropped}
     if "reason" in slim:
         slim["reason"] = slim["reason"][:1024]

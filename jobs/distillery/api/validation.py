@@ -233,6 +233,21 @@ def _check_publish(run: DistillationRun) -> Iterator[str]:
         )
 
 
+# The longest Job name a candidate gets: <run>-a<attempt>-evaluate-<candidate> (attempts < 10000).
+CANDIDATE_JOB_OVERHEAD = len("-a9999-evaluate-")
+
+
+def _check_candidates(run: DistillationRun) -> Iterator[str]:
+    room = 63 - len(run.name) - CANDIDATE_JOB_OVERHEAD
+    for index, candidate in enumerate(run.spec.student.candidates):
+        if len(candidate.name) > room:
+            yield (
+                f"spec.student.candidates[{index}].name: {candidate.name!r} is too long for run "
+                f"{run.name!r}: "
+                f"Job names <run>-a<N>-evaluate-<name> must fit in 63 characters (at most {max(room, 0)})"
+            )
+
+
 SEMANTIC_CHECKS: list[Callable[[DistillationRun], Iterator[str]]] = [
     _check_contract,
     _check_repairs,
@@ -242,6 +257,7 @@ SEMANTIC_CHECKS: list[Callable[[DistillationRun], Iterator[str]]] = [
     _check_modifiers,
     _check_pricing,
     _check_publish,
+    _check_candidates,
 ]
 
 

@@ -23,8 +23,11 @@ from distillery.api.summaries import (
     EvaluateResult,
     PhaseResult,
     PublishResult,
+    SweepResult,
     TrainResult,
 )
+from distillery.phases.candidates import candidate_statuses, chosen_candidate, chosen_view
+from distillery.phases.decide import Action, Decision, failure_decision, next_step, publish_blocked
 from distillery.phases.machine import (
     COLLECT,
     COMPLETE,
@@ -36,21 +39,17 @@ from distillery.phases.machine import (
     NOT_PROMOTED,
     PUBLISH,
     RUNNING,
-    STEPS,
+    SWEEP,
     TRAIN,
-    Action,
-    Decision,
     PhaseOutcome,
     State,
     Step,
     attempt_layout,
-    failure_decision,
     is_done,
     job_name,
-    next_step,
     not_promoted,
     plan,
-    publish_blocked,
+    step_named,
 )
 
 R = TypeVar("R", bound=PhaseResult)
@@ -97,18 +96,27 @@ def results(observed: Mapping[str, PhaseOutcome]) -> dict[str, Any]:
     }
 
 
+def _sweep_message(result: SweepResult) -> str:
+    if result.chosen is None:
+        return f"no candidate passed every gate ({len(result.candidates)} compared)"
+    size = next((c.parameters for c in result.candidates if c.name == result.chosen), None)
+    return f"chose {result.chosen}" + (f" ({size:,} parameters)" if size else "")
+
+
 def _done_message(step: Step, outcome: PhaseOutcome) -> str:
-    numbers = summarize({step.name: outcome})
+    numbers = summarize({step.job: outcome})
     parts: list[str] = []
-    if step.name == COLLECT and "collected" in numbers:
+    if step.name == SWEEP and isinstance(outcome.result, SweepResult):
+        parts.append(_sweep_message(outcome.result))
+    elif step.job == COLLECT and "collected" in numbers:
         parts.append(f"{numbers['collected']}/{numbers.get('prompts', '?')} collected")
         if "teacher_cost_usd" in numbers:
             parts.append(f"${numbers['teacher_cost_usd']:.4f}")
-    elif step.name == CURATE and "examples" in numbers:
+    elif step.job == CURATE and "examples" in numbers:
         parts.append(f"{numbers['examples']} training examples, {numbers.get('rejected', 0)} rejected")
-    elif step.name == TRAIN and "final_loss" in numbers:
+    elif step.job == TRAIN and "final_loss" in numbers:
         parts.append(f"final loss {numbers['final_loss']:.4g}")
-    elif step.name == EVALUATE and "contract_pass_rate" in numbers:
+    elif step.job == EVALUATE and "contract_pass_rate" in numbers:
         parts.append(f"student pass rate {numbers['contract_pass_rate']:.2f}")
         if "verdict" in numbers:
             parts.append(f"verdict {numbers['verdict']}")
@@ -170,7 +178,7 @@ def _run_phase(spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome], 
         return "Failed"
     if decision.action is Action.START and not observed:
         return "Pending"
-    return STEPS[decision.phase or COLLECT].run_phase
+    return step_named(spec, decision.phase or COLLECT).run_phase
 
 
 def _with_times(new: list[Condition], previous: list[Condition], now: str) -> list[Condition]:
@@ -218,13 +226,24 @@ def _artifacts(
     spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome], where: layout.AttemptLayout
 ) -> Artifacts:
     def done(name: str) -> bool:
-        return name in observed and is_done(STEPS[name], observed[name])
+        return name in observed and is_done(step_named(spec, name), observed[name])
 
+    dataset = where.artifact(CURATE, layout.CURATE_TRAIN) if done(CURATE) else None
+    if not spec.student.candidates:
+        return Artifacts(
+            prefix=where.root,
+            dataset=dataset,
+            adapter=where.artifact(TRAIN, layout.TRAIN_ADAPTER) if done(TRAIN) else None,
+            report=where.artifact(EVALUATE, layout.EVALUATE_REPORT_HTML) if done(EVALUATE) else None,
+        )
+    chosen = chosen_candidate(observed)  # the sweep's choice is the run's student
     return Artifacts(
         prefix=where.root,
-        dataset=where.artifact(CURATE, layout.CURATE_TRAIN) if done(CURATE) else None,
-        adapter=where.artifact(TRAIN, layout.TRAIN_ADAPTER) if done(TRAIN) else None,
-        report=where.artifact(EVALUATE, layout.EVALUATE_REPORT_HTML) if done(EVALUATE) else None,
+        dataset=dataset,
+        adapter=where.artifact(layout.candidate_step(TRAIN, chosen), layout.TRAIN_ADAPTER)
+        if chosen
+        else None,
+        report=where.artifact(SWEEP, layout.SWEEP_REPORT_HTML) if done(SWEEP) else None,
     )
 
 
@@ -251,7 +270,8 @@ def derive_status(
     same_attempt = previous is not None and previous.attempt == attempt
     before = previous if same_attempt else None
     conditions = _conditions(spec, observed, decision, generation)
-    jobs = {name: job_name(run, attempt, name) for name in observed}
+    jobs = {name: job_name(run, attempt, name) for name in observed if name in PhaseJobs.model_fields}
+    view = chosen_view(spec, observed)
     return DistillationRunStatus(
         phase=_run_phase(spec, observed, decision),
         observed_generation=generation,
@@ -259,9 +279,12 @@ def derive_status(
         conditions=_with_times(conditions, before.conditions if before else [], now),
         jobs=PhaseJobs(**jobs),
         artifacts=_artifacts(spec, observed, attempt_layout(spec, namespace, run, attempt)),
-        summary=Summary(**summarize(observed)),
+        summary=Summary(**summarize(view)),
         published=published(observed),
-        results=PhaseResults(**results(observed)),
+        results=PhaseResults(
+            **{k: v for k, v in results(observed).items() if k in PhaseResults.model_fields}
+        ),
+        candidates=candidate_statuses(spec, observed, run=run, attempt=attempt),
         start_time=(before.start_time if before else None) or now,
         completion_time=((before.completion_time if before else None) or now) if decision.finished else None,
         message=_failure_message(decision),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from distillery import layout
 from distillery.context import JobContext
+from distillery.errors import PublishError
 from distillery.store import ArtifactStore
 
 
@@ -20,9 +21,17 @@ class Challenger:
 
 
 def locate_challenger(ctx: JobContext) -> Challenger:
-    """Today: the attempt's train/ and evaluate/ phases.
+    """The attempt's train/ and evaluate/ phases; with a size sweep (student.candidates), the
+    train-<c>/ and evaluate-<c>/ steps of the candidate the sweep chose."""
+    if not ctx.run.spec.student.candidates:
+        return Challenger(train=ctx.store("train"), evaluate=ctx.store("evaluate"))
+    from distillery.sweep.job import chosen_candidate
 
-    A size sweep (student.candidates) will pick one candidate's train-<name>/evaluate-<name>; only
-    this function changes then.
-    """
-    return Challenger(train=ctx.store("train"), evaluate=ctx.store("evaluate"))
+    chosen = chosen_candidate(ctx)
+    if chosen is None:
+        raise PublishError("the size sweep chose no candidate (none passed every gate): nothing to publish")
+    return Challenger(
+        train=ctx.store(layout.candidate_step("train", chosen.name)),
+        evaluate=ctx.store(layout.candidate_step("evaluate", chosen.name)),
+        base_model=chosen.base_model,
+    )

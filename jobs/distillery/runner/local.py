@@ -138,7 +138,8 @@ class LocalRunner:
             assert decision.action is Action.START and decision.phase is not None
             observed[decision.phase] = phases.PhaseOutcome.running()
             previous = self._write_status(run, store, attempt, observed, previous, None)
-            observed[decision.phase] = self._run_phase(store, attempt, phases.STEPS[decision.phase], manifest)
+            step = phases.step_named(run.spec, decision.phase)
+            observed[decision.phase] = self._run_phase(store, attempt, step, manifest)
 
     def _write_status(
         self,
@@ -175,7 +176,7 @@ class LocalRunner:
         self.console.print(views.phase_prefix(step.name) + Text(f"starting ({step.run_phase})", style="bold"))
         if step.name == phases.COLLECT and self.shards > 1:
             return self._run_shards(store, attempt, step, manifest)
-        exit_ = self._watch(step.name, job_command(step.name, manifest, attempt))
+        exit_ = self._watch(step.name, job_command(step.job, manifest, attempt, step.candidate))
         outcome = self._outcome(store, attempt, step, exit_)
         self._report_phase(step, outcome, exit_)
         return outcome
@@ -275,10 +276,15 @@ class LocalRunner:
             )
 
     def _finish(self, store: RunStore, status: DistillationRunStatus, attempt: int) -> RunResult:
-        report = store.read_report(attempt)
-        location = store.report_location(attempt) if report is not None else None
+        chosen = next((c.name for c in status.candidates if c.chosen), None)
+        report = store.read_report(attempt, chosen)
+        location = store.report_location(attempt, chosen) if report is not None else None
+        if status.candidates:  # a size sweep: its own report compares the candidates
+            location = store.sweep_report_location(attempt) if status.results.sweep else None
         self.console.print()
         self.console.print(views.summary_table(status))
+        if status.candidates:
+            self.console.print(views.candidates_table(status))
         if report is not None:
             views.print_report(self.console, report)
         if location:

@@ -79,6 +79,7 @@ def _relaunch_distributed(ctx: JobContext, processes: int) -> dict[str, Any]:
         str(ctx.manifest_path),
         "--attempt",
         str(ctx.attempt),
+        *(["--candidate", ctx.candidate] if ctx.candidate else []),
     ]
     log.info("training data-parallel on %d GPUs: %s", processes, " ".join(command))
     if subprocess.run(command, check=False).returncode != 0:
@@ -145,6 +146,7 @@ def train_to_store(
         strategy = choose_strategy(student.training, detect_device())
     log.info("strategy: %s", strategy.describe())
     model = models.load_model(base_path, method=student.method, attention=strategy.attention)
+    parameters = int(model.num_parameters())  # the base model's size, before the adapter (a sweep's rule)
     output_dir = work_dir / "trainer"
     progress, sync, stop = ProgressLog(), CheckpointSync(store), StopOnSignal()
     try:
@@ -196,6 +198,7 @@ def train_to_store(
             "train_cpu_seconds": round(train_cpu_seconds, 2),
             "wall_seconds": round(time.monotonic() - started, 2),
             "peak_memory_bytes": peak_memory_bytes(),
+            "parameters": parameters,
             "base_model": student.base_model,
             "method": student.method,
             "packing": strategy.packing,
