@@ -33,6 +33,7 @@ from distillery.store import open_store
 
 MODEL = "claude-haiku-4-5"
 SYSTEM = "Answer briefly."
+SPEC = TeacherSpec(model=MODEL, max_tokens=256)  # defaults: prompt caching on, 120 s per call
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -65,19 +66,23 @@ def sequential(prompts: list[Prompt], base_url: str) -> float:
 
 
 def bare_async(prompts: list[Prompt], base_url: str, concurrency: int, *, pool: bool = False) -> float:
-    """The bare loop: the async SDK, a semaphore, asyncio.gather; nothing stored, no retries.
+    """The bare loop: the async SDK, a semaphore, asyncio.gather; nothing stored, no retries. The
+    same requests and client timeout as ours (the system prompt with cache_control, as the teacher
+    sends it by default).
     `pool`: `concurrency` worker coroutines taking prompts from one iterator instead (no task per
     prompt, no semaphore: the cheaper form on a busy CPU)."""
 
     async def run() -> float:
-        client = anthropic.AsyncAnthropic(base_url=base_url, api_key="bench", max_retries=0)
+        client = anthropic.AsyncAnthropic(
+            base_url=base_url, api_key="bench", max_retries=0, timeout=SPEC.request_timeout_seconds
+        )
         gate = asyncio.Semaphore(concurrency)
 
         async def call(prompt: Prompt) -> None:
             response = await client.messages.create(
                 model=MODEL,
                 max_tokens=256,
-                system=SYSTEM,
+                system=[{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
                 messages=[{"role": "user", "content": prompt.text}],
             )
             assert response.content[0].text
@@ -105,7 +110,7 @@ def bare_async(prompts: list[Prompt], base_url: str, concurrency: int, *, pool: 
 
 
 def ours(prompts: list[Prompt], base_url: str, concurrency: int) -> float:
-    spec = TeacherSpec(model=MODEL, base_url=base_url, concurrency=concurrency, max_tokens=256)
+    spec = SPEC.model_copy(update={"base_url": base_url, "concurrency": concurrency})
     with tempfile.TemporaryDirectory() as root:
         store = open_store(f"file://{root}")
         started = time.perf_counter()

@@ -3,13 +3,14 @@
 A worker must not send a call before its journal line is durable (ledger.py), but waiting for that
 write before every call puts a store write (an fsync on file://, a PUT on s3://) between each
 answer and the next request. Instead a group of upcoming prompts is journaled as one write while
-the workers are busy, and the group after it as soon as fewer than `ahead` journaled prompts are
-left: a worker takes a prompt that is already durable as "may be in flight" and sends it at once.
+the workers are busy, and the next group (topping the lead up to `ahead` again) once half of it is
+handed out: a worker takes a prompt already durable as "may be in flight" and sends it at once.
 
 A prompt journaled but never sent (the run ended, the budget ran out, a SIGTERM) is withdrawn by
 an `unsent` journal line, so a finished or gracefully stopped run counts nothing it did not send.
 After a SIGKILL the prompts journaled ahead count as possibly paid (and are charged to the budget
-at their worst case) although the teacher never saw them: at most `concurrency + ahead` of them.
+at their worst case) although the teacher never saw them: at most `ahead` of them, plus one per
+worker while the first group (the workers' first prompts and the lead) is being handed out.
 """
 
 from __future__ import annotations

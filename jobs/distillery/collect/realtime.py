@@ -1,12 +1,25 @@
 """Realtime collection: `concurrency` workers, each sending one prompt at a time with retries.
 
-Every attempt: reserve its worst case in the budget, journal it (stored before it is sent), wait
-for the rate limiter, call. A completion's record is queued at once; the worker's next journal line
-goes through the same writer, so the record is durable before the worker's next call is sent: at
-any moment at most `concurrency` prompts are journaled without a stored record, the most a SIGKILL
-can make us pay twice. An attempt that ends in a timeout, a dropped connection or an unreadable
-answer may have been billed: it is charged at its worst case and counted. On stop (SIGTERM),
-workers take no new prompt and make no new attempt; the calls in flight finish.
+Every attempt is journaled (stored in chunks/) before it is sent, its worst case reserved in the
+budget and the rate limiter waited for. First attempts are journaled ahead, in groups, while the
+workers are busy (ahead.py); a retry is journaled just before it goes out. A completion's record
+is queued for the store at once and written by the next group write; a worker takes its next
+prompt only once its last record but one is stored. No store write waits between an answer and
+the next request.
+
+What a SIGKILL can cost: a restart counts as possibly paid (`possibly_paid_twice`, charged to the
+budget at its worst case) every journaled attempt without a stored record. That is at most
+3 x `concurrency` prompts: per worker, a call in flight (or taken and about to be sent) and a
+completion whose record was still being written, plus up to `concurrency` prompts journaled ahead
+(2 x `concurrency` while the first group, one per worker and the lead, is handed out, before any
+call is sent). The teacher has seen at most
+2 x `concurrency` of them (the ones journaled ahead were never sent), so at most that many prompts
+are billed twice; the summary's count is never below the teacher's. A finished run, and one
+stopped by SIGTERM, withdraws what it journaled ahead and did not send: nothing is over-counted.
+
+An attempt that ends in a timeout, a dropped connection or an unreadable answer may have been
+billed: it is charged at its worst case and counted. On stop (SIGTERM), workers take no new prompt
+and make no new attempt; the calls in flight finish.
 """
 
 from __future__ import annotations
@@ -111,20 +124,20 @@ async def collect_realtime(
     prompts: list[Prompt], teacher: Teacher, state: RunState, concurrency: int
 ) -> None:
     workers = min(concurrency, len(prompts)) or 1
-    feed = JournalAhead(prompts, state, first=workers, ahead=max(2, concurrency))
+    feed = JournalAhead(prompts, state, first=workers, ahead=concurrency)
 
     async def worker() -> None:
         older: Stored = None  # the store of this worker's last record but one
         newer: Stored = None
         while not state.budget.exceeded and not state.stop.is_set():
+            if older is not None:  # so at most one completion of this worker is not stored yet
+                await asyncio.shield(older)
             prompt = await feed.next()
             if prompt is None:
                 return
             if state.budget.exceeded or state.stop.is_set():
                 feed.withdraw(prompt)
                 return
-            if older is not None:  # at most two of this worker's completions are not stored yet
-                await asyncio.shield(older)
             sent, stored = await _collect_one(prompt, teacher, state)
             if not sent:
                 feed.withdraw(prompt)
