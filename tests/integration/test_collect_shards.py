@@ -188,8 +188,12 @@ def test_a_shard_killed_midway_pays_twice_at_most_its_own_in_flight_calls(tmp_pa
     assert set(twice) <= mine  # only the killed shard's prompts can be paid again ...
     run_curate(path)
     summary = collect.read_json("summary.json")
-    # ... and at most its concurrency (6 / 3 shards), each counted by the merged summary
-    assert len(twice) <= summary["possibly_paid_twice"] <= 2
+    # ... at most twice its concurrency (6 / 3 shards = 2: calls in flight + completions not yet
+    # stored), each counted by the merged summary, which may also count up to `concurrency` prompts
+    # journaled ahead but never sent (collect/realtime.py): never fewer than the server saw.
+    shard_concurrency = 2
+    assert len(twice) <= 2 * shard_concurrency
+    assert len(twice) <= summary["possibly_paid_twice"] <= 3 * shard_concurrency
     records = list(collect.read_jsonl("teacher.jsonl"))
     assert len(records) == N and len({r["id"] for r in records}) == N
 
