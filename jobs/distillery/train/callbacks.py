@@ -111,9 +111,23 @@ class StopOnSignal(TrainerCallback):
         self.received = number
 
     def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        if args.world_size > 1:
+            self._agree(args)
         if self.received is not None:
             control.should_save = True
             control.should_training_stop = True
+
+    def _agree(self, args: Any) -> None:
+        """Under DDP every rank must stop after the same step (else the others hang in the next
+        all-reduce): one tiny all-reduce per step tells each rank whether any rank got a signal."""
+        import torch
+        import torch.distributed as dist
+
+        flag = torch.tensor([0 if self.received is None else 1], device=args.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # every rank, every step: a collective
+        if flag.item() and self.received is None:
+            log.warning("another rank received a signal: saving a checkpoint and stopping after this step")
+            self.received = int(signal.SIGTERM)
 
     def restore(self) -> None:
         for number, previous in self._previous.items():
@@ -137,8 +151,12 @@ def fetch_newest_checkpoint(store: ArtifactStore, output_dir: Path) -> Path | No
         return None
     step = steps[-1]
     local = output_dir / f"checkpoint-{step}"
+    fetched = output_dir / f"checkpoint-{step}.fetched"
+    if fetched.exists():  # another rank on this node fetched it first (main_process_first)
+        return local
     store.download_dir(f"{layout.TRAIN_CHECKPOINTS}checkpoint-{step}/", local)
     (local / COMPLETE).unlink(missing_ok=True)
+    fetched.touch()
     log.info(
         "resuming from checkpoint %d (%s)",
         step,
