@@ -10,13 +10,15 @@ the pod's place in it, from the environment the operator renders on each pod of 
 
 The launcher stays the pod's main process: it starts torchrun, forwards SIGTERM / SIGINT to it
 (torchrun passes them to every worker and kills them 30 s later; `subprocess.run` alone would leave
-the workers running), streams the workers' output, and turns a failure into a `TrainingError`
-naming the first worker error it saw. It also fetches an s3:// base model once per pod before the
-workers start, so they find it in the local cache instead of racing to download it.
+the workers running), makes torchrun die with it when it is killed, streams the workers' output,
+and turns a failure into a `TrainingError` naming the first worker error it saw. It also fetches an
+s3:// base model once per pod before the workers start, so they find it in the local cache instead
+of racing to download it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import os
@@ -173,6 +175,13 @@ def first_worker_error(lines: list[str]) -> str | None:
     return None
 
 
+def _die_with_the_launcher() -> None:
+    """In torchrun, before exec: SIGTERM when the launcher dies (even by SIGKILL), so torchrun stops
+    its workers instead of training on as an orphan (Linux prctl PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class _Forwarder:
     """Passes SIGTERM / SIGINT on to torchrun while it runs; remembers what it passed."""
 
@@ -210,6 +219,10 @@ def run_torchrun(
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
+            # Its own session: a signal to the launcher's process group reaches torchrun once, by
+            # forwarding, not twice (a second SIGTERM interrupts torchrun's own shutdown).
+            start_new_session=True,
+            preexec_fn=_die_with_the_launcher if sys.platform == "linux" else None,
         )
         forwarder = _Forwarder(child)
         try:
