@@ -138,6 +138,22 @@ def test_two_processes_match_one_and_resume(tiny_model_dir: Path, tmp_path: Path
     assert "rng_state_1.pth" not in files
     assert out_two.count("checkpoint 2:") == 1
 
+    # FSDP (full shard) over the same 2 processes: the same losses.
+    fsdp = _manifest(
+        tmp_path,
+        tiny_model_dir,
+        {"gpus": 0, "processesPerNode": 2, "distributed": "fsdp"},
+        {"batchSize": 2, **every_2},
+        "fsdp",
+    )
+    fsdp_ctx = _seed_curate(fsdp, records)
+    out_fsdp = _finish(_job(fsdp))
+    assert fsdp_ctx.store("train").read_json(layout.SUMMARY)["world_size"] == 2, out_fsdp[-3000:]
+    sharded = _losses(fsdp_ctx)
+    difference = max(abs(a - b) for a, b in zip(one, sharded, strict=True))
+    print(f"loss, FSDP 2 processes vs 1: max difference {difference:.2e}")
+    assert difference < LOSS_TOLERANCE, (one, sharded)
+
     # Resume: attempt 2 starts with only checkpoint-2 of attempt 1 and must reproduce steps 3-4.
     retry = _seed_curate(ddp, records, attempt=2)
     source = Path(two_ctx.layout.phase("train")[len("file://") :]) / layout.TRAIN_CHECKPOINTS / "checkpoint-2"

@@ -37,8 +37,8 @@ class ProgressLog(TrainerCallback):
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any
     ) -> None:
-        if not logs or "loss" not in logs:
-            return
+        if not logs or "loss" not in logs or not state.is_world_process_zero:
+            return  # under torchrun rank 0 alone logs (the loss is already gathered over ranks)
         now, tokens = time.monotonic(), int(getattr(state, "num_input_tokens_seen", 0) or 0)
         then, before = self._last_tokens
         rate = (tokens - before) / (now - then) if now > then and tokens > before else None
@@ -64,7 +64,7 @@ class ProgressLog(TrainerCallback):
         )
 
     def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
-        if time.monotonic() - self._last_line >= PROGRESS_EVERY_SECONDS:
+        if state.is_world_process_zero and time.monotonic() - self._last_line >= PROGRESS_EVERY_SECONDS:
             self._last_line = time.monotonic()
             log.info("step %d/%d (training)", state.global_step, state.max_steps)
 

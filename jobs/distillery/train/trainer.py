@@ -77,9 +77,11 @@ def fsdp_options(student: StudentSpec) -> dict[str, Any]:
     """Trainer arguments for `resources.distributed: fsdp` (none for ddp)."""
     if student.resources.distributed != "fsdp":
         return {}
+    # FSDP2 (transformers' default version), full shard: parameters resharded after each forward,
+    # each decoder layer wrapped on its own (the model's _no_split_modules).
     return {
-        "fsdp": "full_shard auto_wrap",
-        "fsdp_config": {"use_orig_params": True, "activation_checkpointing": False},
+        "fsdp": True,
+        "fsdp_config": {"reshard_after_forward": True, "auto_wrap_policy": "TRANSFORMER_BASED_WRAP"},
     }
 
 
