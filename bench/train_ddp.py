@@ -1,16 +1,22 @@
 """Training throughput of 1 vs N data-parallel processes through `distillery-job train` (torchrun).
 
 Same tiny Qwen2 model (built locally), same data, same global batch (1 process x batch B*N, and N
-processes x batch B): only the number of processes differs. Each run is a real `distillery-job train`
-process (the launcher, torchrun and its workers on CPU with gloo; on a machine with several GPUs,
-`--gpus` runs one process per GPU instead). Throughput counts real tokens: tokens of one epoch x
-epochs / the Trainer's runtime on rank 0 (start-up and model loading excluded; the whole job's wall
-time is printed too). The runs alternate `--repeats` times so both see the same machine load; the
-last line is the median ratio N / 1.
+processes x batch B): only the processes and their threads differ. Each run is a real
+`distillery-job train` process (the launcher, torchrun and its workers on CPU with gloo; `--gpus`
+runs one process per GPU instead). Three configurations, alternated `--repeats` times so all see the
+same machine load:
 
-On a 2-core machine the ratio cannot exceed ~1x: 2 processes get 1 core each (OMP_NUM_THREADS is
-cores / processes) instead of 1 process getting both; the gradient all-reduce is extra work. On a
-shared machine other processes' load moves both numbers; the load average is printed.
+- `1 x C threads`: one process using all C cores (OMP_NUM_THREADS=C, torch's default);
+- `1 x 1 thread`: one process, one thread (the per-core baseline);
+- `N x C/N threads`: N processes sharing the cores, as the launcher sets it (the product's default).
+
+Throughput counts real tokens: tokens of one epoch x epochs / the Trainer's runtime on rank 0
+(start-up and model loading excluded; the whole job's wall time is printed too). The last line is the
+median ratio of `N x C/N` to the faster of the two single-process runs of the same repeat: the
+speed-up the same cores give. On 2 idle cores it cannot exceed ~1x (2 processes get 1 core each
+instead of 1 process getting both, plus the all-reduce); on a shared machine threads that spin for
+cores other processes hold make `1 x C` much slower, which is why the single-thread run is there
+(other processes' load moves every number; the load average is printed).
 
     python bench/train_ddp.py [--processes 2] [--examples 64] [--hidden 256] [--repeats 2] [--gpus 0]
 """
@@ -65,7 +71,7 @@ def manifest(model: Path, storage: str, *, processes: int, batch: int, gpus: int
     }
 
 
-def one_run(root: Path, name: str, spec: dict, records: list[dict]) -> dict:
+def one_run(root: Path, name: str, spec: dict, records: list[dict], threads: int) -> dict:
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec, allow_unicode=True))
     ctx = JobContext.load(path, 1)
@@ -76,6 +82,7 @@ def one_run(root: Path, name: str, spec: dict, records: list[dict]) -> dict:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "OMP_NUM_THREADS": str(threads)},
     )
     wall = time.monotonic() - started
     if done.returncode != 0:
@@ -105,7 +112,13 @@ def main() -> None:
     records = chat_records(prompts, sinc_scatter, system_prompt=SYSTEM)
     cores = len(os.sched_getaffinity(0))
     print(f"{cores} cores; load average at start {os.getloadavg()[0]:.1f}")
-    runs: dict[int, list[dict]] = {1: [], args.processes: []}
+    n = args.processes
+    configs = {
+        f"1 x {cores} threads": (1, cores),
+        "1 x 1 thread": (1, 1),
+        f"{n} x {cores // n} threads": (n, cores // n),
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in configs}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         texts = [SYSTEM, *prompts, *(sinc_scatter(p) for p in prompts)]
@@ -113,27 +126,37 @@ def main() -> None:
             root / "model", vocab_texts=texts, hidden_size=args.hidden, layers=args.layers
         )
         for repeat in range(args.repeats):
-            order = (1, args.processes) if repeat % 2 == 0 else (args.processes, 1)
-            for processes in order:
-                batch = args.batch * (args.processes // processes)  # same global batch both ways
-                storage = f"file://{root}/store-{processes}-{repeat}"
+            names = list(configs) if repeat % 2 == 0 else list(reversed(configs))
+            for index, name in enumerate(names):
+                processes, threads = configs[name]
+                batch = args.batch * (n // processes)  # same global batch every way
+                storage = f"file://{root}/store-{index}-{repeat}"
                 spec = manifest(model, storage, processes=processes, batch=batch, gpus=args.gpus)
-                runs[processes].append(one_run(root, f"p{processes}-r{repeat}", spec, records))
+                runs[name].append(one_run(root, f"c{index}-r{repeat}", spec, records, max(1, threads)))
     print(f"load average at end {os.getloadavg()[0]:.1f}")
-    for processes, results in runs.items():
+    for name, results in runs.items():
         rates = ", ".join(f"{r['tokens_per_second']:.0f}" for r in results)
         walls = ", ".join(f"{r['job_wall_seconds']:.0f}" for r in results)
         first = results[0]
         print(
-            f"{processes} process(es) (world size {first['world_size']}): {first['tokens']} tokens, "
-            f"{first['steps']} steps per run; tokens/s per run {rates}; whole job {walls} s"
+            f"{name} (world size {first['world_size']}): {first['tokens']} tokens, {first['steps']} steps "
+            f"per run; tokens/s per run {rates}; whole job {walls} s"
         )
-    ratios = [
-        n["tokens_per_second"] / o["tokens_per_second"]
-        for n, o in zip(runs[args.processes], runs[1], strict=True)
+    ours, single = runs[f"{n} x {cores // n} threads"], list(configs)[:2]
+    for name in single:
+        ratios = [
+            a["tokens_per_second"] / b["tokens_per_second"] for a, b in zip(ours, runs[name], strict=True)
+        ]
+        print(f"ratios {n} processes / {name} per repeat: {', '.join(f'{r:.2f}' for r in ratios)}")
+    # The baseline is the faster single process of each repeat: on a loaded machine `1 x C` threads
+    # spin for cores other processes hold, and a ratio against that would flatter data parallelism.
+    best = [
+        max(a["tokens_per_second"], b["tokens_per_second"])
+        for a, b in zip(*(runs[c] for c in single), strict=True)
     ]
-    print(f"ratios per repeat: {', '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"ratio {args.processes} / 1 processes: {statistics.median(ratios):.2f}")
+    headline = [a["tokens_per_second"] / b for a, b in zip(ours, best, strict=True)]
+    median = statistics.median(headline)
+    print(f"ratio {n} processes / the faster single process on the same {cores} cores: {median:.2f}")
 
 
 if __name__ == "__main__":

@@ -162,6 +162,7 @@ def test_two_processes_match_one_and_resume(tiny_model_dir: Path, tmp_path: Path
     out_resume = _finish(_job(ddp, attempt=2))
     resumed = retry.store("train").read_json(layout.SUMMARY)
     assert resumed["resumed_from_step"] == 2 and resumed["steps"] == 4, out_resume[-3000:]
+    assert out_resume.count("resuming from checkpoint 2 ") == 1  # downloaded once for the node
     after = retry.store("train").read_json(layout.TRAIN_LOSS)
     assert after["steps"] == [3, 4]
     difference = max(abs(a - b) for a, b in zip(after["loss"], two[2:], strict=True))

@@ -245,15 +245,16 @@ def run_torchrun(
 def launch(plan: WorldPlan, job_args: list[str], env: dict[str, str]) -> None:
     """Run this pod's share of the world; raise when any worker (here or on a peer node) failed."""
     code, received, lines = run_torchrun(plan, job_args, env)
+    if code == 0:
+        return  # a signal that came as training finished changed nothing
     if received is not None:
         raise TrainingInterrupted(
             f"training on {plan.describe()} stopped by signal {received} (forwarded to every worker); "
             "the newest complete checkpoint in the store is where a restart resumes"
         )
-    if code != 0:
-        error = first_worker_error(lines) or "no worker error line (see the log above)"
-        raise TrainingError(
-            f"distributed training on {plan.describe()} failed (torchrun exit code {code}): {error}; "
-            "a failed process fails the whole attempt; the next one resumes from the newest complete "
-            "checkpoint"
-        )
+    error = first_worker_error(lines) or "no worker error line (see the log above)"
+    raise TrainingError(
+        f"distributed training on {plan.describe()} failed (torchrun exit code {code}): {error}; "
+        "a failed process fails the whole attempt; the next one resumes from the newest complete "
+        "checkpoint"
+    )
