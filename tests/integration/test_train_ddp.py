@@ -228,17 +228,7 @@ def test_two_nodes_killing_one_fails_the_other(tiny_model_dir: Path, tmp_path: P
     ctx = _seed_curate(path, many)
     train = ctx.store("train")
     port = str(_free_port())
-    pods = []
-    for rank in (0, 1):
-        env = {
-            "DISTILLERY_NNODES": "2",
-            "DISTILLERY_NODE_RANK": str(rank),
-            "DISTILLERY_MASTER_ADDR": "127.0.0.1",
-            "DISTILLERY_MASTER_PORT": port,
-            "DISTILLERY_RDZV_TIMEOUT_SECONDS": "120",
-            "DISTILLERY_TERMINATION_LOG": str(tmp_path / f"termination-{rank}"),
-        }
-        pods.append(_job(path, env=env, start_new_session=True))
+    pods = [_job(path, env=_node_env(rank, port, tmp_path), start_new_session=True) for rank in (0, 1)]
     node0, node1 = pods
     try:
         _wait_for(lambda: complete_checkpoints(train) or node0.poll() is not None, 300, "a first checkpoint")
@@ -261,3 +251,33 @@ def test_two_nodes_killing_one_fails_the_other(tiny_model_dir: Path, tmp_path: P
     assert message["status"] == "Failed", message
     assert "distributed training on 2 node(s)" in message["reason"], message
     assert "failed" in message["reason"]
+
+
+def _node_env(rank: int, port: str, tmp_path: Path) -> dict:
+    return {
+        "DISTILLERY_NNODES": "2",
+        "DISTILLERY_NODE_RANK": str(rank),
+        "DISTILLERY_MASTER_ADDR": "127.0.0.1",
+        "DISTILLERY_MASTER_PORT": port,
+        "DISTILLERY_RDZV_TIMEOUT_SECONDS": "120",
+        "DISTILLERY_TERMINATION_LOG": str(tmp_path / f"termination-{rank}"),
+    }
+
+
+def test_two_nodes_train_like_one_process(tiny_model_dir: Path, tmp_path: Path, records) -> None:
+    single = _manifest(tmp_path, tiny_model_dir, {"gpus": 0}, {"batchSize": 4}, "single")
+    nodes = _manifest(tmp_path, tiny_model_dir, {"gpus": 0, "nodes": 2}, {"batchSize": 2}, "two-nodes")
+    one_ctx, ctx = _seed_curate(single, records), _seed_curate(nodes, records)
+    _finish(_job(single))
+    port = str(_free_port())
+    pods = [_job(nodes, env=_node_env(rank, port, tmp_path), start_new_session=True) for rank in (0, 1)]
+    outputs = [_finish(pod) for pod in pods]
+    assert [pod.returncode for pod in pods] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    summary = json.loads((tmp_path / "termination-0").read_text())
+    assert summary["status"] == "Succeeded" and summary["steps"] == 4, summary
+    assert not (tmp_path / "termination-1").exists()  # node rank 0 alone reports the run
+    stored = ctx.store("train").read_json(layout.SUMMARY)
+    assert stored["world_size"] == 2 and stored["nodes"] == 2
+    difference = max(abs(a - b) for a, b in zip(_losses(one_ctx), _losses(ctx), strict=True))
+    print(f"loss, 2 nodes x 1 process vs 1 process: max difference {difference:.2e}")
+    assert difference < LOSS_TOLERANCE
