@@ -26,7 +26,7 @@ from distillery import layout
 from distillery.context import JobContext
 from distillery.errors import ArtifactNotFound, PhaseInputMissing, TrainingError, TrainingInterrupted
 from distillery.store import ArtifactStore
-from distillery.train.launch import WORK_DIR_ENV
+from distillery.train.launch import WORK_DIR_ENV, WorldPlan, launch, plan_world
 from distillery.train.strategy import TrainStrategy, choose_strategy, detect_device
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,9 @@ def _under_torchrun() -> bool:
     return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
-def _launch_workers(ctx: JobContext, plan: Any) -> dict[str, Any]:
+def _launch_workers(ctx: JobContext, plan: WorldPlan) -> dict[str, Any]:
     """This pod's launcher: base model fetched once here, then torchrun; rank 0's summary from the store."""
     from distillery.train import model as models
-    from distillery.train.launch import launch
 
     _check_gpus(ctx.run.spec.student.resources, plan.processes_per_node)
     storage = ctx.run.spec.storage
@@ -107,13 +106,12 @@ def _work_dir() -> Any:
 
 
 def run(ctx: JobContext) -> dict[str, Any]:
-    """Train the student; returns (and stores) the summary."""
-    from distillery.train.launch import plan_world
-
+    """Train the student (or, for several processes, launch torchrun); returns (and stores) the summary."""
     spec = ctx.run.spec
-    plan = plan_world(spec.student.resources, dict(os.environ))
-    if plan.distributed and not _under_torchrun():
-        return _launch_workers(ctx, plan)
+    if not _under_torchrun():
+        plan = plan_world(spec.student.resources, dict(os.environ))
+        if plan.distributed:
+            return _launch_workers(ctx, plan)
     storage = spec.storage
     train_store = ctx.store("train")
     train_records, validation_records = read_examples(ctx.store("curate"))
