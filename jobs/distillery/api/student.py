@@ -73,6 +73,15 @@ class TrainingSpec(ApiModel):
 class ResourcesSpec(ApiModel):
     """What the train and evaluate pods ask for."""
 
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": validations(
+            cel_rule(
+                "!has(self.processesPerNode) || self.gpus == 0 || self.processesPerNode == self.gpus",
+                "processesPerNode must equal gpus on GPUs (one process per GPU)",
+            )
+        )
+    }
+
     gpus: int = Field(default=1, ge=0, le=64, description="GPUs per pod (0 runs on CPU).")
     nodes: int = Field(
         default=1,
@@ -92,6 +101,38 @@ class ResourcesSpec(ApiModel):
     gpu_hour_price_usd: float = Field(
         default=2.0, ge=0, alias="gpuHourPriceUSD", description="Used for the student's cost per 1k requests."
     )
+    processes_per_node: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description=(
+            "Training processes per pod (torchrun --nproc-per-node). Unset: one per GPU, or 1 on CPU. "
+            "On GPUs it must equal gpus; on CPU (gpus: 0) several processes share the pod's cores (gloo)."
+        ),
+    )
+    distributed: Literal["ddp", "fsdp"] = Field(
+        default="ddp",
+        description=(
+            "How several training processes share the work: ddp (each holds the whole model) or fsdp "
+            "(parameters, gradients and optimizer state sharded across processes)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_process_per_gpu(self) -> ResourcesSpec:
+        wanted = self.processes_per_node
+        if wanted is not None and self.gpus >= 1 and wanted != self.gpus:
+            raise ValueError(
+                f"resources.processesPerNode is {wanted} but gpus is {self.gpus}: on GPUs training runs one "
+                "process per GPU (leave processesPerNode unset, or set it only with gpus: 0)"
+            )
+        return self
+
+    def processes(self) -> int:
+        """Training processes per pod."""
+        if self.processes_per_node is not None:
+            return self.processes_per_node
+        return max(1, self.gpus)
 
 
 MAX_CANDIDATES = 8

@@ -268,6 +268,8 @@ class TrainSummary(TrainResult):
     packing: bool | None = None
     strategy: str | None = None
     train_cpu_seconds: float | None = None
+    world_size: int | None = None
+    nodes: int | None = None
 
 
 Rates = dict[str, float | None]
