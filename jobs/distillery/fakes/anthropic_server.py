@@ -78,7 +78,20 @@ def sinc_scatter_responder(body: dict[str, Any]) -> str:
     return sinc_scatter(user_text(body))
 
 
-RESPONDERS: dict[str, Responder] = {"echo": echo_responder, "sinc-scatter": sinc_scatter_responder}
+# examples/lifecycle's teacher: a review is negative when it names a fault, positive otherwise.
+NEGATIVE_WORDS = frozenset({"broken", "awful", "noisy", "flimsy", "late", "dull", "cracked", "leaky"})
+
+
+def review_label_responder(body: dict[str, Any]) -> str:
+    words = set(user_text(body).lower().replace(":", " ").replace(",", " ").split())
+    return "negative" if words & NEGATIVE_WORDS else "positive"
+
+
+RESPONDERS: dict[str, Responder] = {
+    "echo": echo_responder,
+    "sinc-scatter": sinc_scatter_responder,
+    "review-label": review_label_responder,
+}
 
 
 def tokens(text: str) -> int:
