@@ -122,6 +122,7 @@ def train_to_store(
 
     `strategy` (how examples are batched) is chosen from the device unless given (bench/train.py
     gives the seed's configuration to compare against)."""
+    from distillery.train import distillation
     from distillery.train import model as models
     from distillery.train.callbacks import CheckpointSync, ProgressLog, StopOnSignal, fetch_newest_checkpoint
     from distillery.train.data import check_prepared_size, prepare
@@ -143,6 +144,8 @@ def train_to_store(
     )
     if strategy is None:
         strategy = choose_strategy(student.training, detect_device())
+    kd = distillation.prepare(student, tokenizer, data, store, endpoint_url=endpoint_url, region=region)
+    strategy = distillation.unpacked(strategy) if kd else strategy
     log.info("strategy: %s", strategy.describe())
     model = models.load_model(base_path, method=student.method, attention=strategy.attention)
     output_dir = work_dir / "trainer"
@@ -157,6 +160,7 @@ def train_to_store(
             train_dataset=data.train,
             eval_dataset=data.validation,
             callbacks=[progress, sync, stop],
+            kd=kd[:2] if kd else None,
         )
         check_prepared_size(trainer, data.examples, strategy.packing)
         resume = fetch_newest_checkpoint(store, output_dir)
@@ -200,6 +204,7 @@ def train_to_store(
             "method": student.method,
             "packing": strategy.packing,
             "strategy": strategy.describe(),
+            "distillation": kd[2] if kd else None,
         },
     )
     log.info(
