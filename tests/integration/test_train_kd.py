@@ -183,3 +183,40 @@ def test_stored_scores_are_reused_by_a_restart_and_redone_when_topk_changes(
     redone, restats = load_or_score(wider, str(tiny_model_dir), tokenizer, conversations, store)
     assert not restats["reused"] and redone.ids.shape[1] == 8
     assert store.read_json(SCORING_KEY)["top_k"] == 8
+
+
+def test_a_vllm_endpoint_scores_the_same_token_ids_as_the_teacher_loaded_in_the_job(
+    tiny_model_dir: Path, fake_vllm: Any, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from distillery.api.distillation import DistillationSpec
+    from distillery.train.model import load_tokenizer
+    from distillery.train.scoring import load_or_score, tokenize
+
+    prompts, _ = split_prompts(3, 2)
+    conversations = [
+        r["messages"] for r in chat_records(prompts, sinc_scatter, system_prompt=SHORT_SYSTEM_PROMPT)
+    ]
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    store = open_store(f"file://{tmp_path}/store")
+    local = {"model": str(tiny_model_dir)}
+    remote = {**local, "provider": "openai-compatible", "baseUrl": f"{fake_vllm.base_url}/v1"}
+    remote["servedModelName"] = "tiny-teacher"
+    scored = {}
+    for name, teacher in (("job", local), ("vllm", remote)):
+        spec = DistillationSpec.model_validate({**KD, "topK": 5, "teacher": teacher})
+        scored[name], _ = load_or_score(
+            spec, str(tiny_model_dir), tokenizer, conversations, store.child(name)
+        )
+    assert scored["vllm"].ids.shape == scored["job"].ids.shape
+    assert (scored["vllm"].ids == scored["job"].ids).mean() > 0.99  # ties may order differently
+    np.testing.assert_allclose(scored["vllm"].logprobs, scored["job"].logprobs, atol=2e-3)
+    # What the server saw: the student's token ids as prompts, no text, top-5 prompt log-probs.
+    (request,) = fake_vllm.requests
+    assert request["prompt"] == [e.input_ids for e in tokenize(tokenizer, conversations)]
+    assert (request["prompt_logprobs"], request["max_tokens"], request["model"]) == (5, 1, "tiny-teacher")
+
+    too_many = DistillationSpec.model_validate({**KD, "topK": 21, "teacher": remote})
+    with pytest.raises(TrainingError, match=r"answered 400: .*--max-logprobs.*topK is 21"):
+        load_or_score(too_many, str(tiny_model_dir), tokenizer, conversations, store.child("wide"))

@@ -39,8 +39,7 @@ TEACHER = {"model": "Qwen/Qwen2.5-7B-Instruct"}
         (
             {"method": "logits", "teacher": {"provider": "openai-compatible", "model": "q"}},
             None,
-            "spec.student.distillation.teacher.provider: 'openai-compatible' (a vLLM endpoint with "
-            "prompt_logprobs) is not implemented yet",
+            "spec.student.distillation.teacher.baseUrl: required when provider is 'openai-compatible'",
         ),
         ({"method": "logits"}, None, "spec.student.distillation.teacher: required when method is 'logits'"),
         (

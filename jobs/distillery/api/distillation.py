@@ -27,8 +27,8 @@ class LogitTeacherSpec(ApiModel):
                 "provider anthropic cannot be a logit-distillation teacher (Claude exposes no log-probs)",
             ),
             cel_rule(
-                "self.provider != 'openai-compatible'",
-                "provider openai-compatible (vLLM prompt_logprobs) is not implemented; use open-weights",
+                "self.provider != 'openai-compatible' || has(self.baseUrl)",
+                "baseUrl is required when provider is openai-compatible",
             ),
         )
     }
@@ -36,14 +36,25 @@ class LogitTeacherSpec(ApiModel):
     provider: Literal["open-weights", "openai-compatible", "anthropic"] = Field(
         default="open-weights",
         description=(
-            "open-weights: the model is loaded in the train Job. openai-compatible (a vLLM endpoint with "
-            "prompt_logprobs) is not implemented yet; anthropic is refused (no log-probs)."
+            "open-weights: the model is loaded in the train Job. openai-compatible: a vLLM endpoint scores "
+            "the text (/v1/completions with prompt_logprobs); anthropic is refused (no log-probs)."
         ),
     )
     model: str = Field(
         min_length=1,
         max_length=URI_TEXT,
-        description="Hub id, local path, or s3:// prefix of the teacher model.",
+        description=(
+            "Hub id, local path, or s3:// prefix of the teacher model (openai-compatible: its tokenizer "
+            "is loaded from here and checked against the student's)."
+        ),
+    )
+    base_url: str | None = Field(
+        default=None, max_length=URI_TEXT, description="vLLM server URL (required for openai-compatible)."
+    )
+    served_model_name: str | None = Field(
+        default=None,
+        max_length=URI_TEXT,
+        description="The model name the vLLM server answers to (default: model).",
     )
 
     @model_validator(mode="after")
@@ -53,11 +64,8 @@ class LogitTeacherSpec(ApiModel):
                 "provider: 'anthropic' cannot be a logit-distillation teacher: Claude exposes no log-probs "
                 "(use method sft with spec.teacher, or an open-weights teacher here)"
             )
-        if self.provider == "openai-compatible":
-            raise ValueError(
-                "provider: 'openai-compatible' (a vLLM endpoint with prompt_logprobs) is not implemented "
-                "yet; use provider 'open-weights' to load the teacher in the train Job"
-            )
+        if self.provider == "openai-compatible" and not self.base_url:
+            raise ValueError("baseUrl: required when provider is 'openai-compatible' (the vLLM server)")
         return self
 
 

@@ -79,6 +79,6 @@ class LogitKDTrainer(SFTTrainer):
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * self.accelerator.num_processes
         count = max(int(mask.sum()), 1)
-        self._metrics["train"]["ce"].append(float(ce_sum) / count)
-        self._metrics["train"]["kd_kl"].append(float(kl_sum) / count)
+        self._metrics["train"]["ce"].append(float(ce_sum.detach()) / count)
+        self._metrics["train"]["kd_kl"].append(float(kl_sum.detach()) / count)
         return (loss, outputs) if return_outputs else loss

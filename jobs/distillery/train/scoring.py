@@ -183,7 +183,11 @@ def load_or_score(
     teacher = distillation.teacher
     assert teacher is not None  # the spec requires it for method logits
     examples = tokenize(tokenizer, conversations)
-    wanted = {"teacher": teacher.model, "top_k": distillation.top_k, "examples_digest": digest(examples)}
+    wanted = {
+        "teacher": teacher.base_url or teacher.model,
+        "top_k": distillation.top_k,
+        "examples_digest": digest(examples),
+    }
     if store.exists(SCORING_KEY) and store.exists(TOPK_KEY):
         stats = store.read_json(SCORING_KEY)
         if all(stats.get(k) == v for k, v in wanted.items()):
@@ -196,9 +200,16 @@ def load_or_score(
         tokenizer, teacher_tokenizer, student_name=student_name, teacher_name=teacher.model, sample=sample
     )
     started = time.monotonic()
-    teacher_model = models.load_model(teacher_path).eval()
-    ids, logprobs, coverage = score(teacher_model, examples, distillation.top_k, len(tokenizer))
-    del teacher_model
+    if teacher.provider == "openai-compatible":
+        from distillery.train.scoring_endpoint import score_endpoint
+
+        assert teacher.base_url is not None
+        served = teacher.served_model_name or teacher.model
+        ids, logprobs, coverage = score_endpoint(teacher.base_url, served, examples, distillation.top_k)
+    else:
+        teacher_model = models.load_model(teacher_path).eval()
+        ids, logprobs, coverage = score(teacher_model, examples, distillation.top_k, len(tokenizer))
+        del teacher_model
     buffer = io.BytesIO()
     np.savez(buffer, ids=ids, logprobs=logprobs)
     store.write_bytes(TOPK_KEY, buffer.getvalue())
