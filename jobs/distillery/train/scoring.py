@@ -127,12 +127,13 @@ def score(model: Any, examples: list[Tokenized], top_k: int, vocab_size: int) ->
     started = time.monotonic()
     with torch.no_grad():
         for number, example in enumerate(examples, 1):
-            positions = torch.tensor(example.scored_positions, dtype=torch.long)
-            logits = model(input_ids=torch.tensor([example.input_ids])).logits[0, positions, :vocab_size]
+            positions = torch.tensor(example.scored_positions, dtype=torch.long, device=model.device)
+            input_ids = torch.tensor([example.input_ids], device=model.device)
+            logits = model(input_ids=input_ids).logits[0, positions, :vocab_size]
             logprobs, ids = torch.log_softmax(logits.float(), dim=-1).topk(top_k, dim=-1)
             covered += float(logprobs.exp().sum(-1).sum())
-            all_ids.append(ids.to(torch.int32).numpy())
-            all_logprobs.append(logprobs.to(torch.float16).numpy())
+            all_ids.append(ids.to(torch.int32).cpu().numpy())
+            all_logprobs.append(logprobs.to(torch.float16).cpu().numpy())
             if number % LOG_EVERY_EXAMPLES == 0:
                 log.info(
                     "teacher scoring: %d/%d examples (%.1f s)",
@@ -144,6 +145,14 @@ def score(model: Any, examples: list[Tokenized], top_k: int, vocab_size: int) ->
     ids_array = np.concatenate(all_ids) if rows else np.zeros((0, top_k), np.int32)
     logprob_array = np.concatenate(all_logprobs) if rows else np.zeros((0, top_k), np.float16)
     return ids_array, logprob_array, covered / max(rows, 1)
+
+
+def release_cuda_cache() -> None:
+    """The teacher's weights leave the GPU before the student's training starts."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _offsets(examples: list[Tokenized]) -> Any:
@@ -208,8 +217,11 @@ def load_or_score(
         ids, logprobs, coverage = score_endpoint(teacher.base_url, served, examples, distillation.top_k)
     else:
         teacher_model = models.load_model(teacher_path).eval()
+        if models.cuda_available():
+            teacher_model.to("cuda")
         ids, logprobs, coverage = score(teacher_model, examples, distillation.top_k, len(tokenizer))
         del teacher_model
+        release_cuda_cache()
     buffer = io.BytesIO()
     np.savez(buffer, ids=ids, logprobs=logprobs)
     store.write_bytes(TOPK_KEY, buffer.getvalue())
