@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from distillery.api.resource import DistillationRun
+from distillery.api.summaries import parse_summary
 from distillery.errors import TrainingError
 from distillery.fakes.prompt_pool import POOL_SIZE
 from distillery.fakes.scripted import (
@@ -122,6 +123,9 @@ def test_kd_student_is_closer_to_the_teacher_than_sft_at_equal_steps(
     stats = summaries["kd"]["distillation"]
     print(f"held-out KL to the teacher: sft {kl['sft']:.4f}, kd {kl['kd']:.4f}; scoring {stats}")
     assert summaries["kd"]["steps"] == summaries["sft"]["steps"] > 0
+    # the summary the job stores is the typed TrainSummary (unknown keys would fail the phase)
+    parsed = parse_summary("train", store.child("kd").read_json("summary.json"))
+    assert parsed.distillation is not None and parsed.distillation.scored_tokens == stats["scored_tokens"]
     assert "distillation" not in summaries["sft"] or summaries["sft"]["distillation"] is None
     # What the store holds: one row of top-20 (int32 + fp16) per assistant token trained on.
     import io
