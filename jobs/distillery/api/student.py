@@ -19,6 +19,7 @@ from distillery.api.base import (
     cel_rule,
     validations,
 )
+from distillery.api.distillation import DistillationSpec
 from distillery.api.scheduling import SchedulingSpec
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -180,7 +181,12 @@ class StudentSpec(ApiModel):
             cel_rule(
                 "self.method != 'qlora' || !has(self.resources) || self.resources.gpus >= 1",
                 "qlora needs at least one GPU (resources.gpus >= 1)",
-            )
+            ),
+            cel_rule(
+                "!has(self.distillation) || self.distillation.method != 'logits' || !has(self.training)"
+                " || !has(self.training.packing) || !self.training.packing",
+                "logit distillation trains on unpacked examples (training.packing must not be true)",
+            ),
         )
     }
 
@@ -193,6 +199,10 @@ class StudentSpec(ApiModel):
     lora: LoraSpec = Field(default_factory=LoraSpec, description="Adapter shape.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description="Hyper-parameters.")
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Pod resources.")
+    distillation: DistillationSpec = Field(
+        default_factory=DistillationSpec,
+        description="sft (default), or logit KD from an open-weights teacher.",
+    )
     scheduling: SchedulingSpec | None = Field(
         default=None, description="Placement of the train and evaluate pods (replaces spec.scheduling)."
     )
@@ -249,4 +259,24 @@ class StudentSpec(ApiModel):
     def _qlora_needs_gpu(self) -> StudentSpec:
         if self.method == "qlora" and self.resources.gpus < 1:
             raise ValueError("method: 'qlora' needs at least one GPU (resources.gpus is 0)")
+        return self
+
+    @model_validator(mode="after")
+    def _logits_unpacked(self) -> StudentSpec:
+        if self.distillation.method == "logits" and self.training.packing:
+            raise ValueError(
+                "training.packing: must not be true with distillation.method 'logits' (the teacher's "
+                "log-probs are matched per example, unpacked)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _logits_in_one_process(self) -> StudentSpec:
+        world = self.resources.nodes * self.resources.processes()
+        if self.distillation.method == "logits" and world > 1:
+            raise ValueError(
+                f"resources: distillation.method 'logits' trains in one process for now (these resources ask "
+                f"for {world}: nodes x processes per node); the teacher's scores are not yet computed once "
+                "and shared across ranks"
+            )
         return self

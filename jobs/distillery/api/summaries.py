@@ -251,6 +251,22 @@ class CurateSummary(CurateResult):
     judge: Blob | None = None
 
 
+class DistillationStats(ApiModel):
+    """student.distillation (logits): the KD settings and what scoring the teacher measured."""
+
+    method: Literal["logits"] = "logits"
+    teacher: str = Field(max_length=URI_TEXT, description="The open-weights teacher scored.")
+    top_k: int = Field(ge=1, description="Teacher log-probs kept per token.")
+    alpha: float = Field(ge=0, le=1, description="CE weight (1 - alpha on the KD term).")
+    temperature: float = Field(gt=0, description="KD temperature.")
+    scored_tokens: int = Field(ge=0, description="Assistant positions with stored teacher top-k.")
+    bytes_per_token: float = Field(ge=0, description="Stored bytes per scored token (int32 ids, fp16).")
+    teacher_coverage: float = Field(ge=0, le=1.01, description="Mean teacher probability mass in the top-k.")
+    topk_uri: str = Field(max_length=URI_TEXT, description="The stored top-k (npz).")
+    reused: bool = Field(default=False, description="Scores reused from an earlier attempt of this phase.")
+    scoring_seconds: float | None = Field(default=None, ge=0, description="Teacher load + scoring time.")
+
+
 class TrainSummary(TrainResult):
     phase: Literal["train"] = "train"
     validation_examples: int = 0
@@ -270,6 +286,7 @@ class TrainSummary(TrainResult):
     train_cpu_seconds: float | None = None
     world_size: int | None = None
     nodes: int | None = None
+    distillation: DistillationStats | None = None
 
 
 Rates = dict[str, float | None]

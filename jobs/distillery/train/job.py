@@ -143,6 +143,7 @@ def train_to_store(
 
     `strategy` (how examples are batched) is chosen from the device unless given (bench/train.py
     gives the seed's configuration to compare against)."""
+    from distillery.train import distillation
     from distillery.train import model as models
     from distillery.train.callbacks import CheckpointSync, ProgressLog, StopOnSignal, fetch_newest_checkpoint
     from distillery.train.data import check_prepared_size, prepare
@@ -164,6 +165,8 @@ def train_to_store(
     )
     if strategy is None:
         strategy = choose_strategy(student.training, detect_device())
+    kd = distillation.prepare(student, tokenizer, data, store, endpoint_url=endpoint_url, region=region)
+    strategy = distillation.unpacked(strategy) if kd else strategy
     log.info("strategy: %s", strategy.describe())
     model = models.load_model(base_path, method=student.method, attention=strategy.attention)
     parameters = int(model.num_parameters())  # the base model's size, before the adapter (a sweep's rule)
@@ -180,6 +183,7 @@ def train_to_store(
             train_dataset=data.train,
             eval_dataset=data.validation,
             callbacks=[progress, sync, stop],
+            kd=kd[:2] if kd else None,
         )
         check_prepared_size(trainer, data.examples, strategy.packing)
         with trainer.args.main_process_first(local=True, desc="fetching the newest checkpoint"):
@@ -227,6 +231,7 @@ def train_to_store(
             "strategy": strategy.describe(),
             "world_size": trainer.args.world_size,
             "nodes": student.resources.nodes,
+            "distillation": kd[2] if kd else None,
         },
     )
     log.info(

@@ -95,12 +95,21 @@ def build_trainer(
     train_dataset: Any,
     eval_dataset: Any | None,
     callbacks: list[Any],
+    kd: Any | None = None,
 ) -> Any:
-    """An SFTTrainer wrapping `model` in a fresh LoRA adapter; TRL's template errors become TrainingError."""
+    """An SFTTrainer wrapping `model` in a fresh LoRA adapter; TRL's template errors become TrainingError.
+
+    `kd` (distillation spec, teacher scores) makes it the logit-KD subclass (kd.py)."""
     from trl import SFTTrainer
 
+    trainer_class: Any = SFTTrainer
+    extra: dict[str, Any] = {}
+    if kd is not None:
+        from distillery.train.kd import LogitKDTrainer
+
+        trainer_class, extra = LogitKDTrainer, {"kd": kd}
     try:
-        trainer = SFTTrainer(
+        trainer = trainer_class(
             model=model,
             args=sft_config(student, output_dir, strategy, has_validation=eval_dataset is not None),
             train_dataset=train_dataset,
@@ -108,6 +117,7 @@ def build_trainer(
             processing_class=tokenizer,
             peft_config=lora_config(student),
             callbacks=callbacks,
+            **extra,
         )
     except ValueError as exc:
         message = str(exc)
