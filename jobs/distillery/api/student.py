@@ -179,7 +179,8 @@ class StudentSpec(ApiModel):
     model_config = ApiModel.model_config | {
         "json_schema_extra": validations(
             cel_rule(
-                "self.method != 'qlora' || !has(self.resources) || self.resources.gpus >= 1",
+                "!has(self.method) || self.method != 'qlora' || !has(self.resources)"
+                " || self.resources.gpus >= 1",
                 "qlora needs at least one GPU (resources.gpus >= 1)",
             ),
             cel_rule(
