@@ -20,7 +20,7 @@
   one-example micro-batches, see train/strategy.py). Measured: 300 prompts x 8 epochs and 600 x 4
   (288 optimizer steps each) missed the gates (agreement 29 % and 12.5 %, pass rate 42 % and 25 %);
   800 x 6 (570 steps) passes them with the default training seed (README says by how much); with
-  seed 7 it failed the pass-rate gate.
+  seeds 7 and 1 it failed one gate each.
 """
 
 from __future__ import annotations
