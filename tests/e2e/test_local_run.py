@@ -64,7 +64,7 @@ def jsonl_count(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip())
 
 
-# The demo's 570 training steps: about 2.5 min of CPU; 17 min of wall time on 2 cores shared at load ~11.
+# The demo's 570 training steps: 2 min 5 s at load ~2, 17 min on the 2 cores shared at load ~11.
 @pytest.mark.timeout(1800)
 def test_demo_pipeline_end_to_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
