@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.operator",
     "tests.fixtures.prometheus",
     "tests.fixtures.helm",
+    "tests.fixtures.vllm",
 ]

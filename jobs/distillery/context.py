@@ -6,18 +6,22 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from distillery import layout
 from distillery.api.manifest import load_manifest
 from distillery.api.resource import DistillationRun
+from distillery.errors import SweepError
 from distillery.layout import AttemptLayout
 
 
 @dataclass(frozen=True)
 class JobContext:
-    """One phase of one attempt of one run."""
+    """One phase of one attempt of one run (for one candidate of a size sweep: `run.spec.student`
+    is then that candidate's student, and train / evaluate use its train-<c> / evaluate-<c>)."""
 
     run: DistillationRun
     attempt: int
     manifest_path: Path
+    candidate: str | None = None
 
     @property
     def layout(self) -> AttemptLayout:
@@ -29,11 +33,26 @@ class JobContext:
         from distillery.store import open_store
 
         storage = self.run.spec.storage
+        if phase in layout.CANDIDATE_PHASES:
+            phase = layout.candidate_step(phase, self.candidate)
         return open_store(self.layout.phase(phase), endpoint_url=storage.endpoint, region=storage.region)
 
     @classmethod
-    def load(cls, manifest: str | Path, attempt: int) -> JobContext:
-        return cls(run=load_manifest(manifest), attempt=attempt, manifest_path=Path(manifest))
+    def load(cls, manifest: str | Path, attempt: int, candidate: str | None = None) -> JobContext:
+        run = load_manifest(manifest)
+        if candidate is not None:
+            run = for_candidate(run, candidate)
+        return cls(run=run, attempt=attempt, manifest_path=Path(manifest), candidate=candidate)
+
+
+def for_candidate(run: DistillationRun, candidate: str) -> DistillationRun:
+    """The run as one candidate sees it: spec.student replaced by the candidate's student."""
+    student = run.spec.student
+    if candidate not in {c.name for c in student.candidates}:
+        known = ", ".join(c.name for c in student.candidates) or "none: spec.student.candidates is empty"
+        raise SweepError(f"--candidate {candidate!r} is not in spec.student.candidates (candidates: {known})")
+    spec = run.spec.model_copy(update={"student": student.for_candidate(candidate)})
+    return run.model_copy(update={"spec": spec})
 
 
 def secret_from_env(*names: str) -> str | None:

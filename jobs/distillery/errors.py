@@ -24,6 +24,10 @@ class ArtifactNotFound(StoreError):
     """A key that does not exist in the store."""
 
 
+class PreconditionFailed(StoreError):
+    """A conditional write lost: the object changed (or exists) since the caller read it."""
+
+
 class ContractError(DistilleryError):
     """An output contract that cannot be compiled (bad CEL rule or JSON Schema)."""
 
@@ -99,3 +103,15 @@ class RunError(DistilleryError):
 
 class CurationError(DistilleryError):
     """Curation cannot produce a training set (e.g. every completion was rejected)."""
+
+
+class PublishError(DistilleryError):
+    """The publish phase or `distillery promote` cannot go on (no champion, unknown version...)."""
+
+
+class ShardError(DistilleryError):
+    """A sharded collect process that does not know which shard it is, or names one out of range."""
+
+
+class SweepError(DistilleryError):
+    """A size sweep (student.candidates) that cannot be run or judged as asked."""

@@ -1,7 +1,12 @@
 """Pure builders of every object the operator creates: dicts in, dicts out, no API calls.
 
     build_spec_config_map(run, attempt)                -> the attempt's manifest snapshot
-    build_job(run, attempt, phase, settings)           -> the phase's Job
+    build_job(run, attempt, step, settings)            -> the step's Job (Indexed when it has pods
+                                                          per node or per shard: distributed.py)
+    build_phase(run, attempt, step, settings)          -> every object the step needs: the Job, and
+                                                          its headless Service; or a Kubeflow TrainJob
+
+A step is a phase, or a size sweep candidate's phase (`train-<c>`, `evaluate-<c>`).
 
 The reconciler adopts them (ownerReferences to the run) and creates them; unit tests compare
 whole objects.
@@ -13,10 +18,12 @@ from typing import Any
 
 import yaml
 
-from distillery import phases
+from distillery import layout, phases
 from distillery.api.resource import DistillationRun
 from distillery.api.spec import DistillationRunSpec, SchedulingSpec
+from distillery.context import for_candidate
 from distillery.prompts import CONFIGMAP_ROOT_ENV, DEFAULT_CONFIGMAP_ROOT
+from distillery_operator import distributed
 from distillery_operator.settings import OperatorSettings
 
 LABEL_RUN = "distillery.dev/run"
@@ -32,7 +39,8 @@ SCRATCH_DIR = "/scratch"
 TERMINATION_LOG = "/dev/termination-log"
 TERMINATION_LOG_ENV = "DISTILLERY_TERMINATION_LOG"
 GPU_RESOURCE = "nvidia.com/gpu"
-GPU_PHASES = (phases.TRAIN, phases.EVALUATE)
+# publish loads the student when it evaluates the champion again or merges weights.
+GPU_PHASES = (phases.TRAIN, phases.EVALUATE, phases.PUBLISH)
 NON_ROOT_UID = 1000
 
 TEACHER_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_API_KEY"}
@@ -91,7 +99,9 @@ def secret_env(spec: DistillationRunSpec, phase: str) -> list[dict[str, Any]]:
     """Secrets a phase needs, only through secretKeyRef: teacher, judge and S3 keys."""
     env: list[dict[str, Any]] = []
     teacher_ref = spec.teacher.api_key_secret_ref
-    if teacher_ref and phase in (phases.COLLECT, phases.EVALUATE):
+    # publish reads the teacher's held-out answers back only to compare teacherAgreement.
+    compares_teacher = phase == phases.PUBLISH and "teacherAgreement" in spec.publish.comparison.metrics
+    if teacher_ref and (phase in (phases.COLLECT, phases.EVALUATE) or compares_teacher):
         env.append(_secret_env(TEACHER_KEY_ENV[spec.teacher.provider], teacher_ref.name, teacher_ref.key))
     judge = {phases.CURATE: spec.curation.judge, phases.EVALUATE: spec.evaluation.judge}.get(phase)
     if judge is not None and judge.api_key_secret_ref is not None:
@@ -121,10 +131,13 @@ def plain_env(settings: OperatorSettings) -> list[dict[str, Any]]:
 
 
 def config_map_sources(spec: DistillationRunSpec, phase: str) -> list[str]:
-    """ConfigMaps a phase reads prompts from (collect: prompt sources; evaluate: held-out)."""
+    """ConfigMaps a phase reads prompts from (collect: prompt sources; curate: anchors and the
+    held-out set they must not overlap; evaluate and publish: held-out)."""
     if phase == phases.COLLECT:
         refs = [source.config_map for source in spec.prompts.sources]
-    elif phase == phases.EVALUATE:
+    elif phase == phases.CURATE and spec.curation.anchors is not None:
+        refs = [spec.curation.anchors.source.config_map, spec.evaluation.held_out.config_map]
+    elif phase in (phases.EVALUATE, phases.PUBLISH):  # publish compares on the same held-out set
         refs = [spec.evaluation.held_out.config_map]
     else:
         refs = []
@@ -190,10 +203,37 @@ def container(
     }
 
 
-def build_job(run: DistillationRun, attempt: int, phase: str, settings: OperatorSettings) -> dict[str, Any]:
-    """The Job of one phase of one attempt (name from the phase machine: never two of them)."""
-    spec = run.spec
-    job_labels = labels(run.name, attempt, phase)
+def _for_step(spec: dict[str, Any], step: str, candidate: str | None) -> dict[str, Any]:
+    if candidate:
+        spec["name"] = step
+        spec["args"] = [*spec["args"], "--candidate", candidate]
+    return spec
+
+
+def step_spec(run: DistillationRun, step: str) -> tuple[str, DistillationRunSpec]:
+    """A step's phase and the spec its Job sees (a sweep candidate's step: that candidate's student)."""
+    phase, candidate = layout.split_step(step)
+    return phase, (for_candidate(run, candidate).spec if candidate else run.spec)
+
+
+def build_job(run: DistillationRun, attempt: int, step: str, settings: OperatorSettings) -> dict[str, Any]:
+    """The Job of one step of one attempt (name from the phase machine: never two of them); Indexed
+    when the step has several pods (multi-node train, sharded collect)."""
+    job = plain_job(run, attempt, step, settings)
+    if not is_indexed(run, step):
+        return job
+    phase, spec = step_spec(run, step)
+    if phase == phases.TRAIN:
+        return distributed.multi_node(job, spec.student.resources.nodes)
+    return distributed.sharded(job, spec.teacher.shards)
+
+
+def plain_job(run: DistillationRun, attempt: int, step: str, settings: OperatorSettings) -> dict[str, Any]:
+    """The step's Job with one pod. A size sweep's candidate step (train-<c>, evaluate-<c>) runs its
+    phase with `--candidate <c>` and the candidate's resources."""
+    _, candidate = layout.split_step(step)
+    phase, spec = step_spec(run, step)
+    job_labels = labels(run.name, attempt, step)
     vols, mounts = volumes(run.name, attempt, spec, phase, settings)
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -206,7 +246,9 @@ def build_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
             "fsGroup": NON_ROOT_UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [container(run.name, attempt, phase, spec, settings, mounts)],
+        "containers": [
+            _for_step(container(run.name, attempt, phase, spec, settings, mounts), step, candidate)
+        ],
         "volumes": vols,
         **placement(spec, phase).to_pod_fields(),
     }
@@ -217,7 +259,7 @@ def build_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
         "template": {"metadata": {"labels": dict(job_labels)}, "spec": pod_spec},
     }
     metadata: dict[str, Any] = {
-        "name": phases.job_name(run.name, attempt, phase),
+        "name": phases.job_name(run.name, attempt, step),
         "namespace": run.namespace,
         "labels": job_labels,
     }
@@ -225,3 +267,32 @@ def build_job(run: DistillationRun, attempt: int, phase: str, settings: Operator
         metadata["labels"] = job_labels | {LABEL_QUEUE: spec.queue_name}
         job_spec["suspend"] = True  # Kueue admits the Job by unsuspending it
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec}
+
+
+def is_indexed(run: DistillationRun, step: str) -> bool:
+    """The step's Job is an Indexed Job: multi-node train, or sharded collect."""
+    phase, spec = step_spec(run, step)
+    if uses_train_job(spec, phase):
+        return False
+    if phase == phases.TRAIN:
+        return spec.student.resources.nodes > 1
+    return phase == phases.COLLECT and spec.teacher.shards > 1
+
+
+def uses_train_job(spec: DistillationRunSpec, phase: str) -> bool:
+    """The train phase runs as a Kubeflow TrainJob (`student.trainer: kubeflow`)."""
+    return phase == phases.TRAIN and spec.student.trainer == "kubeflow"
+
+
+def build_phase(
+    run: DistillationRun, attempt: int, step: str, settings: OperatorSettings
+) -> list[dict[str, Any]]:
+    """Everything a step's start creates, in creation order."""
+    phase, spec = step_spec(run, step)
+    nodes = spec.student.resources.nodes
+    if uses_train_job(spec, phase):
+        return [distributed.build_train_job(plain_job(run, attempt, step, settings), nodes)]
+    job = build_job(run, attempt, step, settings)
+    if phase == phases.TRAIN and nodes > 1:
+        return [distributed.build_service(run, attempt, step, labels(run.name, attempt, step)), job]
+    return [job]

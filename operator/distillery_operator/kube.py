@@ -15,6 +15,8 @@ from distillery_operator.builders import LABEL_ATTEMPT, LABEL_RUN
 NOT_FOUND = 404
 CONFLICT = 409
 COMPONENT = "distillery-operator"
+TRAINER_GROUP, TRAINER_VERSION, TRAINJOBS = "trainer.kubeflow.org", "v1alpha1", "trainjobs"
+JOBSET_LABEL = "jobset.sigs.k8s.io/jobset-name"
 
 
 @dataclass
@@ -62,6 +64,51 @@ class Kube:
     def list_pods(self, namespace: str, job: str) -> list[dict[str, Any]]:
         pods = self.core.list_namespaced_pod(namespace, label_selector=f"job-name={job}")
         return [self._plain(pod) for pod in pods.items]
+
+    def list_train_jobs(self, namespace: str, run: str) -> list[dict[str, Any]]:
+        """The run's Kubeflow TrainJobs (only asked for when the run uses them: the CRD may be absent)."""
+        found = self.custom.list_namespaced_custom_object(
+            TRAINER_GROUP, TRAINER_VERSION, namespace, TRAINJOBS, label_selector=f"{LABEL_RUN}={run}"
+        )
+        return list(found.get("items") or [])
+
+    def list_phase_pods(self, namespace: str, job: dict[str, Any]) -> list[dict[str, Any]]:
+        """The pods of a phase's Job, or of a TrainJob (its JobSet's pods)."""
+        name = job["metadata"]["name"]
+        selector = f"{JOBSET_LABEL}={name}" if job.get("kind") == "TrainJob" else f"job-name={name}"
+        pods = self.core.list_namespaced_pod(namespace, label_selector=selector)
+        return [self._plain(pod) for pod in pods.items]
+
+    def create(self, body: dict[str, Any]) -> bool:
+        """Create a phase's object (Job, Service or TrainJob); False when it is already there."""
+        namespace = body["metadata"]["namespace"]
+        try:
+            if body["kind"] == "Job":
+                self.batch.create_namespaced_job(namespace, body)
+            elif body["kind"] == "Service":
+                self.core.create_namespaced_service(namespace, body)
+            else:
+                self.custom.create_namespaced_custom_object(
+                    TRAINER_GROUP, TRAINER_VERSION, namespace, TRAINJOBS, body
+                )
+        except ApiException as exc:
+            if exc.status == CONFLICT:
+                return False
+            raise
+        return True
+
+    def delete_phase(self, namespace: str, job: dict[str, Any]) -> None:
+        """Delete a phase's Job or TrainJob (its pods go with it)."""
+        if job.get("kind") != "TrainJob":
+            self.delete_job(namespace, job["metadata"]["name"])
+            return
+        try:
+            self.custom.delete_namespaced_custom_object(
+                TRAINER_GROUP, TRAINER_VERSION, namespace, TRAINJOBS, job["metadata"]["name"]
+            )
+        except ApiException as exc:
+            if exc.status != NOT_FOUND:
+                raise
 
     def create_job(self, body: dict[str, Any]) -> bool:
         """Create; False when it is already there (409: a pass before this one made it)."""

@@ -11,7 +11,17 @@ from distillery.api.status import Condition, DistillationRunStatus
 from distillery.phases.machine import BUDGET_EXCEEDED, COLLECTED, NOTHING_COLLECTED
 from distillery_operator.attempts import parse_time
 
-PHASES = ("Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed")
+PHASES = (
+    "Pending",
+    "Collecting",
+    "Curating",
+    "Training",
+    "Evaluating",
+    "Sweeping",
+    "Publishing",
+    "Succeeded",
+    "Failed",
+)
 RUN = ("namespace", "run")
 
 
@@ -115,7 +125,8 @@ class Metrics:
             if prior and prior.status == "Unknown" and condition.status != "Unknown":
                 seconds = _seconds(prior, condition)
                 if seconds is not None:
-                    self.phase_seconds.labels(condition.type).observe(seconds)
+                    # a sweep's Trained-<candidate> counts as Trained (bounded label values)
+                    self.phase_seconds.labels(condition.type.split("-")[0]).observe(seconds)
 
     def forget(self, namespace: str, run: str) -> None:
         """A deleted run leaves the per-run series."""

@@ -28,6 +28,10 @@ RULES: tuple[Rule, ...] = (
     # The phases' Jobs and the attempt's manifest snapshot.
     Rule("batch", ("jobs",), ("get", "list", "watch", "create", "delete")),
     Rule("", ("configmaps",), ("get", "list", "create", "delete")),
+    # Multi-node training: the headless Service of the train Job (deleted with the run: ownerReferences).
+    Rule("", ("services",), ("get", "list", "create")),
+    # student.trainer: kubeflow: the train phase as a Kubeflow Trainer TrainJob.
+    Rule("trainer.kubeflow.org", ("trainjobs",), ("get", "list", "watch", "create", "delete")),
     # Termination messages of the phases' pods.
     Rule("", ("pods",), ("get", "list")),
     # Events on runs (both APIs, as kopf posts core events).

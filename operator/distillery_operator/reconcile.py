@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from distillery import phases
+from distillery import layout, phases
 from distillery.api.manifest import parse_manifest
 from distillery.api.resource import DistillationRun
 from distillery.api.status import Condition, DistillationRunStatus
@@ -28,8 +28,9 @@ from distillery_operator.builders import (
     ANNOTATION_RERUN,
     LABEL_ATTEMPT,
     LABEL_PHASE,
-    build_job,
+    build_phase,
     build_spec_config_map,
+    is_indexed,
 )
 from distillery_operator.kube import Kube
 from distillery_operator.observe import JobView, observe_job
@@ -128,6 +129,8 @@ class Reconciler:
             result.events.append((NORMAL, SCHEDULE_SKIPPED, f"attempt {previous.attempt} still running"))
         attempt = same.attempt
         jobs = self.kube.list_jobs(run.namespace, run.name)
+        if run.spec.student.trainer == "kubeflow":
+            jobs += self.kube.list_train_jobs(run.namespace, run.name)
         self.delete_stale_jobs(run, jobs, attempt)
         current = {
             job["metadata"]["labels"].get(LABEL_PHASE): job for job in jobs if _attempt(job) == attempt
@@ -135,10 +138,9 @@ class Reconciler:
         observed, views = self.observe(run, same, current)
         recreations = same.job_recreations
         decision = phases.next_step(run.spec, observed)
-        if decision.action is phases.Action.START and decision.phase:
-            was_created_before = (
-                getattr(same.jobs, decision.phase) is not None and decision.phase not in current
-            )
+        # Every step that can start starts in this pass (a sweep's candidates side by side).
+        while decision.action is phases.Action.START and decision.phase:
+            was_created_before = _created_before(same, decision.phase) and decision.phase not in current
             if was_created_before and decision.phase not in _finished(same):
                 recreations += 1
                 if recreations > self.settings.max_job_recreations:
@@ -156,10 +158,11 @@ class Reconciler:
                             f"{decision.phase} Job was deleted; recreated ({recreations})",
                         )
                     )
-            if decision.action is phases.Action.START:
-                self.start(body, run, attempt, decision.phase, result)
-                observed[decision.phase] = PhaseOutcome.running()
-                decision = phases.next_step(run.spec, observed)
+            if decision.action is not phases.Action.START:
+                break
+            self.start(body, run, attempt, decision.phase, result)
+            observed[decision.phase] = PhaseOutcome.running()
+            decision = phases.next_step(run.spec, observed)
         status = phases.derive_status(
             run.spec,
             observed,
@@ -176,7 +179,7 @@ class Reconciler:
         status.job_recreations = recreations
         status.last_schedule_time = choice.last_schedule_time
         status.next_schedule_time = choice.next_schedule_time
-        self.flag_unstarted(status, views, now)
+        self.flag_unstarted(run, status, views, now)
         result.events.extend(condition_events(same.conditions, status.conditions))
         result.status = status
         return result
@@ -237,13 +240,16 @@ class Reconciler:
         """Jobs of an earlier attempt that are still running: that attempt was superseded."""
         for job in jobs:
             if _attempt(job) != attempt and not _job_finished(job):
-                self.kube.delete_job(run.namespace, job["metadata"]["name"])
+                self.kube.delete_phase(run.namespace, job)
 
     def delete_attempt_jobs(self, body: dict[str, Any], attempt: int) -> None:
         meta = body["metadata"]
-        for job in self.kube.list_jobs(meta["namespace"], meta["name"]):
+        jobs = self.kube.list_jobs(meta["namespace"], meta["name"])
+        if ((body.get("spec") or {}).get("student") or {}).get("trainer") == "kubeflow":
+            jobs += self.kube.list_train_jobs(meta["namespace"], meta["name"])
+        for job in jobs:
             if _attempt(job) == attempt and not _job_finished(job):
-                self.kube.delete_job(meta["namespace"], job["metadata"]["name"])
+                self.kube.delete_phase(meta["namespace"], job)
 
     def observe(
         self, run: DistillationRun, status: DistillationRunStatus, jobs: dict[str | None, dict[str, Any]]
@@ -253,26 +259,31 @@ class Reconciler:
         views: dict[str, JobView] = {}
         reported = _finished(status)
         for step in phases.plan(run.spec):
+            if not phases.reachable(run.spec, observed, step):
+                continue  # its predecessors are not done: nothing of it counts yet
             if step.name in reported:
                 observed[step.name] = phases.outcome_from_result(reported[step.name])
             elif step.name in jobs:
                 job = jobs[step.name]
-                pods = self.kube.list_pods(run.namespace, job["metadata"]["name"])
-                views[step.name] = observe_job(step.name, job, pods)
+                pods = self.kube.list_phase_pods(run.namespace, job)
+                views[step.name] = observe_job(step.name, job, pods, indexed=is_indexed(run, step.name))
                 observed[step.name] = views[step.name].outcome
-            if step.name not in observed or not phases.is_done(step, observed[step.name]):
-                break
         return observed, views
 
     def start(
         self, body: dict[str, Any], run: DistillationRun, attempt: int, phase: str, result: Pass
     ) -> None:
-        job = kopf_adopted(build_job(run, attempt, phase, self.settings), run, body)
-        if self.kube.create_job(job):
-            result.created.append(job["metadata"]["name"])
-            result.events.append((NORMAL, JOB_CREATED, f"created Job {job['metadata']['name']}"))
+        for obj in build_phase(run, attempt, phase, self.settings):  # a Service before its Job's pods
+            obj = kopf_adopted(obj, run, body)  # ownerReferences: deleted with the run
+            if self.kube.create(obj) and obj["kind"] != "Service":
+                result.created.append(obj["metadata"]["name"])
+                result.events.append(
+                    (NORMAL, JOB_CREATED, f"created {obj['kind']} {obj['metadata']['name']}")
+                )
 
-    def flag_unstarted(self, status: DistillationRunStatus, views: dict[str, JobView], now: datetime) -> None:
+    def flag_unstarted(
+        self, run: DistillationRun, status: DistillationRunStatus, views: dict[str, JobView], now: datetime
+    ) -> None:
         """A Job with no pod running for too long shows on its phase's condition."""
         limit = self.settings.job_start_timeout_seconds
         for phase, view in views.items():
@@ -280,7 +291,7 @@ class Reconciler:
             if view.outcome.state is not phases.State.RUNNING or view.started or waited < limit:
                 continue
             for condition in status.conditions:
-                if condition.type == phases.STEPS[phase].condition:
+                if condition.type == phases.step_named(run.spec, phase).condition:
                     condition.reason = JOB_NOT_STARTED
                     condition.message = (
                         f"Job {view.name} has had no running pod for {waited:.0f} s: "
@@ -315,8 +326,24 @@ def _job_finished(job: dict[str, Any]) -> bool:
 
 
 def _finished(status: DistillationRunStatus) -> dict[str, Any]:
+    """What the status remembers of finished steps (its Jobs may be gone, TTL): name -> result."""
     results = status.results
-    return {name: getattr(results, name) for name in phases.STEPS if getattr(results, name) is not None}
+    finished = {name: getattr(results, name) for name in type(results).model_fields}
+    for candidate in status.candidates:
+        for phase in layout.CANDIDATE_PHASES:
+            finished[layout.candidate_step(phase, candidate.name)] = getattr(candidate.results, phase)
+    return {name: result for name, result in finished.items() if result is not None}
+
+
+def _created_before(status: DistillationRunStatus, step: str) -> bool:
+    """Whether the status names this step's Job (created by an earlier pass of this attempt)."""
+    phase, candidate = layout.split_step(step)
+    if candidate is None:
+        return getattr(status.jobs, step, None) is not None
+    for entry in status.candidates:
+        if entry.name == candidate:
+            return (entry.train_job if phase == phases.TRAIN else entry.evaluate_job) is not None
+    return False
 
 
 def _keep_times(new: list[Condition], old: list[Condition], now: str) -> list[Condition]:

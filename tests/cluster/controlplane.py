@@ -79,12 +79,19 @@ class ControlPlane:
         ]
         if self.minor < 24:
             argv.append("--insecure-port=0")
-        if self.minor < 23:  # ttlSecondsAfterFinished: alpha in 1.20 (dropped unless enabled), GA in 1.23
-            argv.append("--feature-gates=TTLAfterFinished=true")
+        argv += self.feature_gates()
         self._start("kube-apiserver", argv)
         self.server = f"https://127.0.0.1:{port}"
         self._write_kubeconfig()
         return self.server
+
+    def feature_gates(self) -> list[str]:
+        """Alpha features the tests use: ttlSecondsAfterFinished (alpha in 1.20, dropped unless enabled;
+        GA in 1.23) and Indexed Jobs (absent in 1.20, alpha in 1.21, on by default from 1.22)."""
+        gates = ["TTLAfterFinished=true"] if self.minor < 23 else []
+        if self.minor == 21:
+            gates.append("IndexedJob=true")
+        return [f"--feature-gates={','.join(gates)}"] if gates else []
 
     def start_controller_manager(self) -> bool:
         """Start kube-controller-manager when the bin dir has it; False when it does not."""
@@ -99,8 +106,7 @@ class ControlPlane:
         ]
         if binary_minor_version(binary) < 24:
             argv.append("--port=0")
-        if self.minor < 23:
-            argv.append("--feature-gates=TTLAfterFinished=true")
+        argv += self.feature_gates()
         self._start("kube-controller-manager", argv)
         return True
 

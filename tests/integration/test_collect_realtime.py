@@ -122,6 +122,8 @@ def test_budget_cap_stops_before_exceeding_and_keeps_what_was_collected(
     assert len(by_id(records)) == 40
     assert sum(fake_anthropic.completions.values()) == summary["collected"]
     assert {r["status"] for r in records} == {"ok", "skipped"}
+    # prompts journaled ahead and never sent were withdrawn: nothing counted as possibly paid
+    assert summary["uncertain_calls"] == 0 and summary["possibly_paid_twice"] == 0
 
 
 def test_token_budget_and_failed_status_on_permanent_errors(

@@ -23,9 +23,11 @@ from distillery.contract.cel_check import new_env
 ROOT = Path(__file__).resolve().parents[2]
 # Run manifests; kustomization.yaml (examples/gitops) is kustomize's, not a manifest.
 EXAMPLES = sorted(p for p in ROOT.glob("examples/*/*.yaml") if p.name != "kustomization.yaml")
-# Only documents of a shape defined elsewhere may be opaque: the user's own JSON Schema, and a
-# core/v1 Affinity (passed to the pods unchanged; the API server validates it on the Job).
+# Only documents of a shape defined elsewhere may be opaque: the user's own JSON Schema, a
+# core/v1 Affinity (passed to the pods unchanged; the API server validates it on the Job), and
+# the JSON value a repair writes into an output (any JSON value; validate checks it against jsonSchema).
 OPAQUE_ALLOWED = {
+    "spec.task.output.repairs[].set.value",
     "spec.task.output.jsonSchema",
     "spec.scheduling.affinity",
     "spec.student.scheduling.affinity",
@@ -63,7 +65,10 @@ def test_crd_identity_status_subresource_and_columns():
 def test_every_node_is_structural_and_bounded(path: str, node: dict[str, Any]):
     if path == "metadata":
         return  # the API server owns metadata's schema
-    assert "type" in node, f"{path}: no type"
+    if "type" not in node:
+        # Kubernetes allows an untyped node only with preserve-unknown-fields: any JSON value.
+        assert node.get("x-kubernetes-preserve-unknown-fields") and path in OPAQUE_ALLOWED, f"{path}: no type"
+        return
     for forbidden in ("$ref", "$defs", "anyOf", "oneOf", "allOf", "not", "title"):
         assert forbidden not in node, f"{path}: {forbidden} is not allowed in a structural schema"
     assert not ("properties" in node and "additionalProperties" in node), f"{path}: both properties kinds"

@@ -9,7 +9,7 @@ import yaml
 
 from distillery.api.manifest import parse_manifest
 from distillery.api.resource import DistillationRun
-from distillery_operator.builders import build_job, build_spec_config_map
+from distillery_operator.builders import build_job, build_phase, build_spec_config_map
 from distillery_operator.settings import OperatorSettings, SettingsError
 
 SETTINGS = OperatorSettings(job_image="registry.example/distillery-jobs:1", job_service_account="jobs")
@@ -146,6 +146,193 @@ def test_collect_job_whole_object() -> None:
                     "priorityClassName": "batch-low",
                 },
             },
+        },
+    }
+
+
+def student(**resources: Any) -> dict[str, Any]:
+    return RUN["spec"]["student"] | {"resources": RUN["spec"]["student"]["resources"] | resources}
+
+
+TRAIN_MOUNTS = [
+    {"name": "run-spec", "mountPath": "/etc/distillery/run", "readOnly": True},
+    {"name": "scratch", "mountPath": "/scratch"},
+]
+TRAIN_VOLUMES = [
+    {"name": "run-spec", "configMap": {"name": "sinc-a2-spec"}},
+    {"name": "scratch", "emptyDir": {"sizeLimit": "20Gi"}},
+]
+TRAIN_RESOURCES = {
+    "requests": {"memory": "48Gi", "cpu": "8", "nvidia.com/gpu": "2"},
+    "limits": {"memory": "48Gi", "nvidia.com/gpu": "2"},
+}
+NODE_RANK = {
+    "name": "DISTILLERY_NODE_RANK",
+    "valueFrom": {
+        "fieldRef": {"fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}
+    },
+}
+
+
+def test_multi_node_train_is_an_indexed_job_with_a_headless_service_whole_objects() -> None:
+    service, job = build_phase(run(student=student(nodes=3)), 2, "train", SETTINGS)
+    assert service == {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "sinc-a2-train", "namespace": "ml", "labels": labels("train")},
+        "spec": {
+            "clusterIP": "None",
+            "selector": {"job-name": "sinc-a2-train"},
+            "publishNotReadyAddresses": True,
+            "ports": [{"name": "torchrun", "port": 29500, "targetPort": 29500}],
+        },
+    }
+    assert job == {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "sinc-a2-train", "namespace": "ml", "labels": labels("train")},
+        "spec": {
+            "backoffLimit": 0,  # a replaced pod cannot rejoin the rendezvous: the attempt fails
+            "activeDeadlineSeconds": 86400,
+            "ttlSecondsAfterFinished": 604800,
+            "completionMode": "Indexed",
+            "completions": 3,
+            "parallelism": 3,
+            "template": {
+                "metadata": {"labels": labels("train")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": "jobs",
+                    "terminationGracePeriodSeconds": 30,
+                    "securityContext": POD_SECURITY,
+                    "containers": [
+                        {
+                            "name": "train",
+                            "image": "registry.example/distillery-jobs:1",
+                            "imagePullPolicy": "IfNotPresent",
+                            "command": ["distillery-job", "train"],
+                            "args": ["--manifest", "/etc/distillery/run/manifest.yaml", "--attempt", "2"],
+                            "env": [
+                                *PLAIN_ENV,
+                                *S3_ENV,
+                                {"name": "DISTILLERY_NNODES", "value": "3"},
+                                NODE_RANK,
+                                {"name": "DISTILLERY_MASTER_ADDR", "value": "sinc-a2-train-0.sinc-a2-train"},
+                                {"name": "DISTILLERY_MASTER_PORT", "value": "29500"},
+                            ],
+                            "resources": TRAIN_RESOURCES,
+                            "volumeMounts": TRAIN_MOUNTS,
+                            "terminationMessagePath": "/dev/termination-log",
+                            "terminationMessagePolicy": "FallbackToLogsOnError",
+                            "securityContext": CONTAINER_SECURITY,
+                        }
+                    ],
+                    "volumes": TRAIN_VOLUMES,
+                    "nodeSelector": {"gpu": "h100"},
+                    "subdomain": "sinc-a2-train",
+                },
+            },
+        },
+    }
+
+
+def test_one_node_train_and_other_phases_stay_one_plain_job() -> None:
+    for phase in ("collect", "curate", "train", "evaluate"):
+        (job,) = build_phase(run(), 2, phase, SETTINGS)
+        assert job == build_job(run(), 2, phase, SETTINGS) and "completionMode" not in job["spec"]
+    (evaluate,) = build_phase(run(student=student(nodes=2)), 2, "evaluate", SETTINGS)
+    assert "completionMode" not in evaluate["spec"]  # only training spans nodes
+
+
+def test_sharded_collect_is_an_indexed_job_whose_pods_know_their_shard() -> None:
+    teacher = RUN["spec"]["teacher"] | {"shards": 4}
+    (job,) = build_phase(run(teacher=teacher), 2, "collect", SETTINGS)
+    plain = build_job(run(), 2, "collect", SETTINGS)
+    pod = plain["spec"]["template"]["spec"]
+    pod["containers"][0]["env"].append(
+        {
+            "name": "DISTILLERY_SHARD_INDEX",
+            "valueFrom": {
+                "fieldRef": {"fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}
+            },
+        }
+    )
+    # backoffLimit kept: a replaced pod of index i resumes shard i from its own chunks
+    plain["spec"] |= {"completionMode": "Indexed", "completions": 4, "parallelism": 4}
+    assert job == plain and job["spec"]["backoffLimit"] == 2
+    assert "subdomain" not in job["spec"]["template"]["spec"]  # shards never talk to each other
+
+
+def test_kubeflow_trainer_renders_a_train_job_on_torch_distributed_whole_object() -> None:
+    spec = student(nodes=2) | {"trainer": "kubeflow"}
+    (train_job,) = build_phase(run(student=spec), 2, "train", SETTINGS)
+    assert train_job == {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "TrainJob",
+        "metadata": {"name": "sinc-a2-train", "namespace": "ml", "labels": labels("train")},
+        "spec": {
+            "runtimeRef": {
+                "name": "torch-distributed",
+                "apiGroup": "trainer.kubeflow.org",
+                "kind": "ClusterTrainingRuntime",
+            },
+            "trainer": {
+                "image": "registry.example/distillery-jobs:1",
+                "command": [
+                    "distillery-job",
+                    "train",
+                    "--manifest",
+                    "/etc/distillery/run/manifest.yaml",
+                    "--attempt",
+                    "2",
+                ],
+                "env": [
+                    *PLAIN_ENV,
+                    *S3_ENV,
+                    {"name": "DISTILLERY_NNODES", "value": "2"},
+                    NODE_RANK,
+                    {"name": "DISTILLERY_MASTER_ADDR", "value": "sinc-a2-train-node-0-0.sinc-a2-train"},
+                    {"name": "DISTILLERY_MASTER_PORT", "value": "29500"},
+                ],
+                "numNodes": 2,
+                "resourcesPerNode": TRAIN_RESOURCES,
+            },
+            "runtimePatches": [
+                {
+                    "manager": "distillery.dev/operator",
+                    "trainingRuntimeSpec": {
+                        "template": {
+                            "spec": {
+                                "replicatedJobs": [
+                                    {
+                                        "name": "node",
+                                        "template": {
+                                            "spec": {
+                                                "template": {
+                                                    "spec": {
+                                                        "serviceAccountName": "jobs",
+                                                        "securityContext": POD_SECURITY,
+                                                        "volumes": TRAIN_VOLUMES,
+                                                        "containers": [
+                                                            {
+                                                                "name": "node",
+                                                                "volumeMounts": TRAIN_MOUNTS,
+                                                                "securityContext": CONTAINER_SECURITY,
+                                                            }
+                                                        ],
+                                                        "nodeSelector": {"gpu": "h100"},
+                                                    }
+                                                }
+                                            }
+                                        },
+                                    }
+                                ]
+                            }
+                        }
+                    },
+                }
+            ],
+            "activeDeadlineSeconds": 86400,
         },
     }
 

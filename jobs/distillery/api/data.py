@@ -138,6 +138,21 @@ class JudgeSpec(ApiModel):
     api_key_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret with the API key.")
 
 
+class AnchorsSpec(ApiModel):
+    """Human-verified examples mixed into training (seed 002: real data against model collapse).
+
+    Each example's expected output is the assistant answer trained on; anchors go to train.jsonl
+    only, and an anchor whose prompt is also in evaluation.heldOut is left out (and counted).
+    """
+
+    source: PromptSource = Field(
+        description="Examples with an expected output (uri / configMap JSONL, or dataset + expectedColumn)."
+    )
+    share: float = Field(
+        gt=0, lt=1, description="Share of train.jsonl lines that are anchors, e.g. 0.2 (capped by supply)."
+    )
+
+
 class CurationSpec(ApiModel):
     """From raw teacher completions to a clean train / validation split."""
 
@@ -157,3 +172,6 @@ class CurationSpec(ApiModel):
         default=0.1, ge=0, lt=1, description="Fraction held out for validation during training."
     )
     seed: int = Field(default=0, ge=0, description="Seed of the deterministic split.")
+    anchors: AnchorsSpec | None = Field(
+        default=None, description="Human-verified examples mixed into training at a configured share."
+    )

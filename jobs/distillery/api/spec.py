@@ -15,6 +15,7 @@ from distillery.api.base import (
     ApiModel,
 )
 from distillery.api.data import (
+    AnchorsSpec,
     ConfigMapKeyRef,
     CurationSpec,
     DatasetSource,
@@ -26,9 +27,10 @@ from distillery.api.data import (
     PromptsSpec,
 )
 from distillery.api.evaluation import EvaluationSpec, Gate, GateMetric
+from distillery.api.publish import CompareMetric, ComparisonSpec, PublishSpec
 from distillery.api.scheduling import SchedulingSpec, Toleration
 from distillery.api.student import ALL_PROJECTIONS, LoraSpec, ResourcesSpec, StudentSpec, TrainingSpec
-from distillery.api.task import OutputRule, OutputSpec, TaskSpec
+from distillery.api.task import OutputRepair, OutputRule, OutputSpec, TaskSpec
 from distillery.api.teacher import Budget, Pricing, SecretKeyRef, TeacherSpec
 
 
@@ -58,15 +60,6 @@ class StorageSpec(ApiModel):
     credentials_secret_ref: S3CredentialsRef | None = Field(default=None, description="S3 credentials.")
 
 
-class PublishSpec(ApiModel):
-    """Promote the adapter when every gate passes and it beats the current champion."""
-
-    enabled: bool = Field(default=False, description="Publish after a passing evaluation.")
-    uri: str | None = Field(
-        default=None, max_length=URI_TEXT, description="Where the 'latest' pointer lives."
-    )
-
-
 class DistillationRunSpec(ApiModel):
     """Everything a distillation run needs, from prompts to gates."""
 
@@ -89,7 +82,10 @@ class DistillationRunSpec(ApiModel):
 
 __all__ = [
     "ALL_PROJECTIONS",
+    "AnchorsSpec",
     "Budget",
+    "CompareMetric",
+    "ComparisonSpec",
     "ConfigMapKeyRef",
     "CurationSpec",
     "DatasetSource",
@@ -102,6 +98,7 @@ __all__ = [
     "JudgeSpec",
     "LoraSpec",
     "Modifier",
+    "OutputRepair",
     "OutputRule",
     "OutputSpec",
     "Pricing",

@@ -7,11 +7,27 @@ from typing import Literal
 from pydantic import Field
 
 from distillery.api.base import LONG_TEXT, NAME_TEXT, SHORT_TEXT, URI_TEXT, ApiModel
-from distillery.api.summaries import CollectResult, CurateResult, EvaluateResult, PublishResult, TrainResult
+from distillery.api.summaries import (
+    CollectResult,
+    CurateResult,
+    EvaluateResult,
+    PublishResult,
+    SweepResult,
+    TrainResult,
+)
 
 Phase = Literal[
-    "Pending", "Collecting", "Curating", "Training", "Evaluating", "Publishing", "Succeeded", "Failed"
+    "Pending",
+    "Collecting",
+    "Curating",
+    "Training",
+    "Evaluating",
+    "Sweeping",
+    "Publishing",
+    "Succeeded",
+    "Failed",
 ]
+CandidatePhase = Literal["Pending", "Training", "Trained", "Evaluating", "Evaluated", "Failed"]
 
 
 class Condition(ApiModel):
@@ -35,6 +51,7 @@ class PhaseJobs(ApiModel):
     train: str | None = Field(default=None, max_length=SHORT_TEXT, description="Train Job.")
     evaluate: str | None = Field(default=None, max_length=SHORT_TEXT, description="Evaluate Job.")
     publish: str | None = Field(default=None, max_length=SHORT_TEXT, description="Publish Job.")
+    sweep: str | None = Field(default=None, max_length=SHORT_TEXT, description="Sweep Job (size sweep).")
 
 
 class Artifacts(ApiModel):
@@ -65,6 +82,17 @@ class Summary(ApiModel):
     gates_passed: bool | None = Field(default=None, description="Every gate passed.")
 
 
+class Published(ApiModel):
+    """What the publish phase did with this attempt's student."""
+
+    model: str | None = Field(default=None, max_length=NAME_TEXT, description="Model name in the registry.")
+    version: int | None = Field(default=None, ge=1, description="Version registered (when promoted).")
+    uri: str | None = Field(default=None, max_length=URI_TEXT, description="The version's URI.")
+    promoted: bool | None = Field(default=None, description="This attempt's version is the champion.")
+    reason: str | None = Field(default=None, max_length=NAME_TEXT, description="Promoted or NotPromoted.")
+    champion_version: int | None = Field(default=None, ge=1, description="The champion it was compared with.")
+
+
 class PhaseResults(ApiModel):
     """Each finished phase's compact result, as its job reported it (termination message)."""
 
@@ -73,6 +101,35 @@ class PhaseResults(ApiModel):
     train: TrainResult | None = Field(default=None, description="Train result.")
     evaluate: EvaluateResult | None = Field(default=None, description="Evaluate result.")
     publish: PublishResult | None = Field(default=None, description="Publish result.")
+    sweep: SweepResult | None = Field(default=None, description="Sweep result (size sweep).")
+
+
+class CandidateResults(ApiModel):
+    """A candidate's finished steps, as their jobs reported them."""
+
+    train: TrainResult | None = Field(default=None, description="Its train result.")
+    evaluate: EvaluateResult | None = Field(default=None, description="Its evaluate result.")
+
+
+class CandidateStatus(ApiModel):
+    """One candidate of a size sweep (spec.student.candidates), in spec order."""
+
+    name: str = Field(max_length=NAME_TEXT, description="Candidate name.")
+    base_model: str = Field(max_length=URI_TEXT, description="Its base model.")
+    phase: CandidatePhase = Field(default="Pending", description="Where the candidate is.")
+    message: str | None = Field(default=None, max_length=LONG_TEXT, description="Why it failed, if it did.")
+    train_job: str | None = Field(default=None, max_length=SHORT_TEXT, description="Its train Job.")
+    evaluate_job: str | None = Field(default=None, max_length=SHORT_TEXT, description="Its evaluate Job.")
+    parameters: int | None = Field(default=None, ge=0, description="Parameters measured by its train Job.")
+    final_loss: float | None = Field(default=None, description="Last training loss.")
+    contract_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Student pass rate.")
+    latency_p95_ms: float | None = Field(default=None, ge=0, description="Latency p95 (ms), from the sweep.")
+    cost_per_1k_requests_usd: float | None = Field(
+        default=None, ge=0, alias="costPer1kRequestsUSD", description="Cost per 1k requests, from the sweep."
+    )
+    gates_passed: bool | None = Field(default=None, description="Every gate passed.")
+    chosen: bool = Field(default=False, description="The sweep chose it as the run's student.")
+    results: CandidateResults = Field(default_factory=CandidateResults, description="Its step results.")
 
 
 AttemptOutcome = Literal["Succeeded", "Failed", "Superseded"]
@@ -102,12 +159,16 @@ class DistillationRunStatus(ApiModel):
     jobs: PhaseJobs = Field(default_factory=PhaseJobs, description="Job names.")
     artifacts: Artifacts = Field(default_factory=Artifacts, description="Artifact URIs.")
     summary: Summary = Field(default_factory=Summary, description="Numbers.")
+    published: Published | None = Field(default=None, description="The registry version of this attempt.")
     start_time: str | None = Field(
         default=None, max_length=NAME_TEXT, description="Attempt start (RFC 3339)."
     )
     completion_time: str | None = Field(default=None, max_length=NAME_TEXT, description="Attempt end.")
     message: str | None = Field(default=None, max_length=LONG_TEXT, description="Last failure, if any.")
     results: PhaseResults = Field(default_factory=PhaseResults, description="Phase results.")
+    candidates: list[CandidateStatus] = Field(
+        default_factory=list, max_length=8, description="The size sweep's candidates (student.candidates)."
+    )
     history: list[AttemptRecord] = Field(
         default_factory=list, max_length=HISTORY_LIMIT, description="Earlier attempts, newest first."
     )

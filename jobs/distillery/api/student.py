@@ -12,12 +12,14 @@ from pydantic import Field, model_validator
 
 from distillery.api.base import (
     NAME_TEXT,
+    RULE_NAME_PATTERN,
     URI_TEXT,
     ApiModel,
     ShortText,
     cel_rule,
     validations,
 )
+from distillery.api.distillation import DistillationSpec
 from distillery.api.scheduling import SchedulingSpec
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -72,7 +74,22 @@ class TrainingSpec(ApiModel):
 class ResourcesSpec(ApiModel):
     """What the train and evaluate pods ask for."""
 
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": validations(
+            cel_rule(
+                "!has(self.processesPerNode) || self.gpus == 0 || self.processesPerNode == self.gpus",
+                "processesPerNode must equal gpus on GPUs (one process per GPU)",
+            )
+        )
+    }
+
     gpus: int = Field(default=1, ge=0, le=64, description="GPUs per pod (0 runs on CPU).")
+    nodes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Pods that train together; > 1 runs an Indexed Job with torchrun across them.",
+    )
     memory: str = Field(
         default="48Gi",
         max_length=NAME_TEXT,
@@ -85,6 +102,75 @@ class ResourcesSpec(ApiModel):
     gpu_hour_price_usd: float = Field(
         default=2.0, ge=0, alias="gpuHourPriceUSD", description="Used for the student's cost per 1k requests."
     )
+    processes_per_node: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description=(
+            "Training processes per pod (torchrun --nproc-per-node). Unset: one per GPU, or 1 on CPU. "
+            "On GPUs it must equal gpus; on CPU (gpus: 0) several processes share the pod's cores (gloo)."
+        ),
+    )
+    distributed: Literal["ddp", "fsdp"] = Field(
+        default="ddp",
+        description=(
+            "How several training processes share the work: ddp (each holds the whole model) or fsdp "
+            "(parameters, gradients and optimizer state sharded across processes)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_process_per_gpu(self) -> ResourcesSpec:
+        wanted = self.processes_per_node
+        if wanted is not None and self.gpus >= 1 and wanted != self.gpus:
+            raise ValueError(
+                f"resources.processesPerNode is {wanted} but gpus is {self.gpus}: on GPUs training runs one "
+                "process per GPU (leave processesPerNode unset, or set it only with gpus: 0)"
+            )
+        return self
+
+    def processes(self) -> int:
+        """Training processes per pod."""
+        if self.processes_per_node is not None:
+            return self.processes_per_node
+        return max(1, self.gpus)
+
+
+MAX_CANDIDATES = 8
+CANDIDATE_NAME_TEXT = 20
+
+
+class CandidateTraining(ApiModel):
+    """What a candidate may change of student.training: sizes differ in the batch that fits in memory
+    and in the learning rate they tolerate; everything else stays shared so the sizes stay comparable."""
+
+    learning_rate: float | None = Field(default=None, gt=0, le=1, description="Peak learning rate.")
+    batch_size: int | None = Field(default=None, ge=1, le=4096, description="Per-device batch size.")
+    gradient_accumulation: int | None = Field(
+        default=None, ge=1, le=4096, description="Gradient accumulation steps."
+    )
+
+
+class CandidateSpec(ApiModel):
+    """One student size of a sweep: trained and evaluated on the same data as the others."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=CANDIDATE_NAME_TEXT,
+        pattern=RULE_NAME_PATTERN,
+        description="Short DNS label; part of the candidate's Job names (<run>-a<N>-train-<name>).",
+    )
+    base_model: str = Field(
+        min_length=1,
+        max_length=URI_TEXT,
+        description="Hub id, local path, or s3:// prefix of its base model.",
+    )
+    resources: ResourcesSpec | None = Field(
+        default=None, description="Pod resources of its train and evaluate Jobs (default: student.resources)."
+    )
+    training: CandidateTraining | None = Field(
+        default=None, description="Overrides of student.training for this size only."
+    )
 
 
 class StudentSpec(ApiModel):
@@ -95,7 +181,12 @@ class StudentSpec(ApiModel):
             cel_rule(
                 "self.method != 'qlora' || !has(self.resources) || self.resources.gpus >= 1",
                 "qlora needs at least one GPU (resources.gpus >= 1)",
-            )
+            ),
+            cel_rule(
+                "!has(self.distillation) || self.distillation.method != 'logits' || !has(self.training)"
+                " || !has(self.training.packing) || !self.training.packing",
+                "logit distillation trains on unpacked examples (training.packing must not be true)",
+            ),
         )
     }
 
@@ -108,12 +199,84 @@ class StudentSpec(ApiModel):
     lora: LoraSpec = Field(default_factory=LoraSpec, description="Adapter shape.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description="Hyper-parameters.")
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec, description="Pod resources.")
+    distillation: DistillationSpec = Field(
+        default_factory=DistillationSpec,
+        description="sft (default), or logit KD from an open-weights teacher.",
+    )
     scheduling: SchedulingSpec | None = Field(
         default=None, description="Placement of the train and evaluate pods (replaces spec.scheduling)."
     )
+    trainer: Literal["job", "kubeflow"] = Field(
+        default="job",
+        description=(
+            "Who runs the train phase on a cluster: the operator's own (Indexed) Job, or a Kubeflow Trainer "
+            "v2 TrainJob on the ClusterTrainingRuntime torch-distributed (the cluster must run Kubeflow "
+            "Trainer). `distillery run` ignores it."
+        ),
+    )
+    candidates: list[CandidateSpec] = Field(
+        default_factory=list,
+        max_length=MAX_CANDIDATES,
+        description=(
+            "A size sweep: each candidate is trained and evaluated; the smallest (parameter count) that "
+            "passes the gates is the run's student. Empty: baseModel alone."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _unique_candidates(self) -> StudentSpec:
+        names = [candidate.name for candidate in self.candidates]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"candidates: names must be unique (repeated: {', '.join(repeated)})")
+        for candidate in self.candidates:
+            gpus = candidate.resources.gpus if candidate.resources else self.resources.gpus
+            if self.method == "qlora" and gpus < 1:
+                raise ValueError(f"candidates[{candidate.name}]: method 'qlora' needs resources.gpus >= 1")
+        return self
+
+    def candidate(self, name: str) -> CandidateSpec:
+        for candidate in self.candidates:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(c.name for c in self.candidates) or "none"
+        raise KeyError(f"no candidate named {name!r} in student.candidates (candidates: {known})")
+
+    def for_candidate(self, name: str) -> StudentSpec:
+        """The student one candidate trains: its base model, resources and training overrides."""
+        candidate = self.candidate(name)
+        overrides = candidate.training.model_dump(exclude_none=True) if candidate.training else {}
+        return self.model_copy(
+            update={
+                "base_model": candidate.base_model,
+                "resources": candidate.resources or self.resources,
+                "training": self.training.model_copy(update=overrides),
+                "candidates": [],
+            }
+        )
 
     @model_validator(mode="after")
     def _qlora_needs_gpu(self) -> StudentSpec:
         if self.method == "qlora" and self.resources.gpus < 1:
             raise ValueError("method: 'qlora' needs at least one GPU (resources.gpus is 0)")
+        return self
+
+    @model_validator(mode="after")
+    def _logits_unpacked(self) -> StudentSpec:
+        if self.distillation.method == "logits" and self.training.packing:
+            raise ValueError(
+                "training.packing: must not be true with distillation.method 'logits' (the teacher's "
+                "log-probs are matched per example, unpacked)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _logits_in_one_process(self) -> StudentSpec:
+        world = self.resources.nodes * self.resources.processes()
+        if self.distillation.method == "logits" and world > 1:
+            raise ValueError(
+                f"resources: distillation.method 'logits' trains in one process for now (these resources ask "
+                f"for {world}: nodes x processes per node); the teacher's scores are not yet computed once "
+                "and shared across ranks"
+            )
         return self

@@ -60,6 +60,15 @@ class CollectResult(PhaseResult):
         default=0, ge=0, description="Prompts the teacher may have billed more than once (after a kill)."
     )
     teacher_jsonl: str | None = Field(default=None, max_length=URI_TEXT, description="teacher.jsonl URI.")
+    shards: int | None = Field(
+        default=None, ge=1, le=64, description="Shards merged into these numbers (teacher.shards > 1)."
+    )
+    shard: int | None = Field(
+        default=None,
+        ge=0,
+        le=63,
+        description="The shard these numbers are of (one pod of a sharded collect).",
+    )
 
 
 class CurateResult(PhaseResult):
@@ -90,6 +99,9 @@ class TrainResult(PhaseResult):
     tokens_seen: int = Field(default=0, ge=0, description="Tokens trained on.")
     tokens_per_second: float | None = Field(default=None, ge=0, description="Training throughput.")
     wall_seconds: float | None = Field(default=None, ge=0, description="Wall time of the job.")
+    parameters: int | None = Field(
+        default=None, ge=0, description="Parameters of the base model as loaded (the sweep's size)."
+    )
     adapter_uri: str | None = Field(default=None, max_length=URI_TEXT, description="Adapter URI.")
 
 
@@ -127,10 +139,70 @@ class EvaluateResult(PhaseResult):
     report_uri: str | None = Field(default=None, max_length=URI_TEXT, description="report.html URI.")
 
 
-class PublishResult(PhaseResult):
-    """Publish: what was promoted."""
+class CandidateOutcome(ApiModel):
+    """One candidate of a size sweep, as the sweep judged it."""
 
-    uri: str | None = Field(default=None, max_length=URI_TEXT, description="Published location.")
+    name: str = Field(max_length=NAME_TEXT, description="Candidate name.")
+    base_model: str | None = Field(default=None, max_length=URI_TEXT, description="Its base model.")
+    parameters: int | None = Field(
+        default=None, ge=0, description="Parameters measured from the loaded model."
+    )
+    contract_pass_rate: float | None = Field(default=None, ge=0, le=1, description="Student pass rate.")
+    latency_p95_ms: float | None = Field(default=None, ge=0, description="Student latency p95 (ms).")
+    cost_per_1k_requests_usd: float | None = Field(
+        default=None, ge=0, alias="costPer1kRequestsUSD", description="Student cost per 1k requests."
+    )
+    gates_passed: bool | None = Field(default=None, description="Every gate passed (none: not evaluated).")
+    failed: str | None = Field(
+        default=None,
+        max_length=LONG_TEXT,
+        description="Why it has no evaluation (its train or evaluate failed).",
+    )
+
+
+class SweepResult(PhaseResult):
+    """Sweep: which candidate became the run's student (the smallest that passes every gate)."""
+
+    chosen: str | None = Field(
+        default=None, max_length=NAME_TEXT, description="Chosen candidate (none passed: unset)."
+    )
+    gates_passed: bool | None = Field(default=None, description="The chosen candidate passed every gate.")
+    candidates: list[CandidateOutcome] = Field(
+        default_factory=list, max_length=8, description="Every candidate, in spec order."
+    )
+    report_uri: str | None = Field(default=None, max_length=URI_TEXT, description="report.html URI.")
+
+
+class MetricComparison(ApiModel):
+    """One compared metric: the challenger next to the champion."""
+
+    metric: str = Field(max_length=NAME_TEXT, description="Compared metric.")
+    challenger: float | None = Field(default=None, description="This run's student.")
+    champion: float | None = Field(default=None, description="The champion on the same held-out set.")
+    passed: bool = Field(description="Challenger >= champion - margin.")
+
+
+PromotionDecision = Literal["Promoted", "NotPromoted"]
+
+
+class PublishResult(PhaseResult):
+    """Publish: the comparison with the champion, and the version registered (when promoted)."""
+
+    model: str | None = Field(default=None, max_length=NAME_TEXT, description="Model name in the registry.")
+    version: int | None = Field(default=None, ge=1, description="Version registered by this run.")
+    uri: str | None = Field(default=None, max_length=URI_TEXT, description="The version's URI.")
+    promoted: bool | None = Field(default=None, description="Whether this run's version is the champion now.")
+    decision: PromotionDecision | None = Field(default=None, description="Promoted or NotPromoted.")
+    champion_version: int | None = Field(
+        default=None, ge=1, description="The champion compared against (none: there was none)."
+    )
+    champion_reevaluated: bool | None = Field(
+        default=None, description="The champion was evaluated again (stored numbers were for another set)."
+    )
+    margin: float | None = Field(default=None, ge=0, description="Allowed margin per metric.")
+    comparison: list[MetricComparison] = Field(
+        default_factory=list, max_length=8, description="Challenger vs champion, per metric."
+    )
 
 
 Blob = dict[str, Any]
@@ -159,12 +231,40 @@ class CollectSummary(CollectResult):
     finished_at: str | None = None
 
 
+class AnchorStats(ApiModel):
+    """curation.anchors: the human-verified examples mixed into train.jsonl (curate/anchors.py)."""
+
+    available: int = Field(default=0, ge=0, description="Examples in the anchor source.")
+    excluded_held_out: int = Field(default=0, ge=0, description="Left out: prompt also in the held-out set.")
+    rejected: int = Field(default=0, ge=0, description="Left out: expected output fails the contract.")
+    count: int = Field(default=0, ge=0, description="Anchors written to train.jsonl.")
+    share_configured: float = Field(default=0, ge=0, le=1, description="curation.anchors.share.")
+    share_achieved: float = Field(default=0, ge=0, le=1, description="Anchors / train.jsonl lines.")
+
+
 class CurateSummary(CurateResult):
     phase: Literal["curate"] = "curate"
     repaired: int = 0
+    anchors: AnchorStats | None = None
     diversity: Blob = Field(default_factory=dict)
     teacher_models: dict[str, int] = Field(default_factory=dict)
     judge: Blob | None = None
+
+
+class DistillationStats(ApiModel):
+    """student.distillation (logits): the KD settings and what scoring the teacher measured."""
+
+    method: Literal["logits"] = "logits"
+    teacher: str = Field(max_length=URI_TEXT, description="The open-weights teacher scored.")
+    top_k: int = Field(ge=1, description="Teacher log-probs kept per token.")
+    alpha: float = Field(ge=0, le=1, description="CE weight (1 - alpha on the KD term).")
+    temperature: float = Field(gt=0, description="KD temperature.")
+    scored_tokens: int = Field(ge=0, description="Assistant positions with stored teacher top-k.")
+    bytes_per_token: float = Field(ge=0, description="Stored bytes per scored token (int32 ids, fp16).")
+    teacher_coverage: float = Field(ge=0, le=1.01, description="Mean teacher probability mass in the top-k.")
+    topk_uri: str = Field(max_length=URI_TEXT, description="The stored top-k (npz).")
+    reused: bool = Field(default=False, description="Scores reused from an earlier attempt of this phase.")
+    scoring_seconds: float | None = Field(default=None, ge=0, description="Teacher load + scoring time.")
 
 
 class TrainSummary(TrainResult):
@@ -184,9 +284,20 @@ class TrainSummary(TrainResult):
     packing: bool | None = None
     strategy: str | None = None
     train_cpu_seconds: float | None = None
+    world_size: int | None = None
+    nodes: int | None = None
+    distillation: DistillationStats | None = None
 
 
 Rates = dict[str, float | None]
+
+
+class RepairCount(ApiModel):
+    """One repair on the student's held-out answers."""
+
+    name: str = Field(max_length=NAME_TEXT, description="Repair name.")
+    touched: int = Field(ge=0, description="Answers the repair changed.")
+    passed_after: int = Field(ge=0, description="Of those, answers passing the contract after all repairs.")
 
 
 class EvaluateSummary(EvaluateResult):
@@ -201,10 +312,31 @@ class EvaluateSummary(EvaluateResult):
     best_constant_accuracy: float | None = None
     accuracy_margin: float | None = None
     input_rule_pass_rate: Rates | None = None
+    # spec.task.output.repairs (evaluate/repairs.py); absent without repairs
+    contract_pass_rate_repaired: Rates | None = None
+    repairs: list[RepairCount] | None = None
+    # held-out items with an expected output (anchor-like) vs without (teacher-like): evaluate/subsets.py
+    anchor_like_examples: int | None = None
+    teacher_like_examples: int | None = None
+    quality_anchor_like: Rates | None = None
+    quality_teacher_like: Rates | None = None
+
+
+class SweepSummary(SweepResult):
+    phase: Literal["sweep"] = "sweep"
+    rule: str | None = None
+    train_prefix: str | None = None
+    evaluate_prefix: str | None = None
+    artifacts: dict[str, str] = Field(default_factory=dict)
 
 
 class PublishSummary(PublishResult):
     phase: Literal["publish"] = "publish"
+    registry: str | None = None
+    evaluation_hash: str | None = None
+    files: list[str] = Field(default_factory=list)
+    report_uri: str | None = None
+    serving_uri: str | None = None
 
 
 RESULTS: dict[str, type[PhaseResult]] = {
@@ -213,6 +345,7 @@ RESULTS: dict[str, type[PhaseResult]] = {
     "train": TrainResult,
     "evaluate": EvaluateResult,
     "publish": PublishResult,
+    "sweep": SweepResult,
 }
 SUMMARIES: dict[str, type[PhaseResult]] = {
     "collect": CollectSummary,
@@ -220,6 +353,7 @@ SUMMARIES: dict[str, type[PhaseResult]] = {
     "train": TrainSummary,
     "evaluate": EvaluateSummary,
     "publish": PublishSummary,
+    "sweep": SweepSummary,
 }
 
 
@@ -245,7 +379,7 @@ def termination_message(phase: str, summary: PhaseResult) -> str:
     text = json.dumps(data, separators=(",", ":"))
     if len(text.encode()) <= TERMINATION_MESSAGE_LIMIT:
         return text
-    dropped = {"gates", "rejected_by_reason"}
+    dropped = {"gates", "rejected_by_reason", "comparison", "candidates"}
     slim = {key: value for key, value in data.items() if key not in dropped}
     if "reason" in slim:
         slim["reason"] = slim["reason"][:1024]

@@ -15,7 +15,14 @@ from distillery.api.base import (
     SHORT_TEXT,
     ApiModel,
     ShortText,
+    cel_rule,
+    validations,
 )
+
+# Marks a field holding any JSON value (the CRD gives it no type, only preserve-unknown-fields).
+ANY_JSON_MARKER = "x-distillery-any-json"
+# A dotted path of object keys into the parsed JSON output: "formula", "meta.version".
+FIELD_PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$"
 
 
 class OutputRule(ApiModel):
@@ -32,6 +39,63 @@ class OutputRule(ApiModel):
     message: str | None = Field(
         default=None, max_length=SHORT_TEXT, description="What a failure means, shown in reports."
     )
+
+
+class SetField(ApiModel):
+    """Set a field of the JSON output to a fixed value (missing parent objects are created)."""
+
+    path: str = Field(
+        max_length=SHORT_TEXT,
+        pattern=FIELD_PATH_PATTERN,
+        description='Dotted path of object keys in the output, e.g. "formula" or "meta.version".',
+    )
+    value: Any = Field(
+        description="The JSON value to write (string, number, bool, null, list or object).",
+        json_schema_extra={ANY_JSON_MARKER: True},
+    )
+
+
+class RemoveField(ApiModel):
+    """Remove a field of the JSON output (nothing happens when it is absent)."""
+
+    path: str = Field(
+        max_length=SHORT_TEXT,
+        pattern=FIELD_PATH_PATTERN,
+        description='Dotted path of object keys in the output, e.g. "debug".',
+    )
+
+
+class OutputRepair(ApiModel):
+    """A deterministic fix of a model's JSON output, applied when its CEL condition holds."""
+
+    # Applied at evaluation (reported before / after) and listed for serving; never applied to the
+    # teacher's data in curation (contract/repairs.py).
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": validations(
+            cel_rule(
+                "[has(self.set), has(self.remove)].filter(x, x).size() == 1",
+                "exactly one of set or remove must be set",
+            )
+        )
+    }
+
+    name: str = Field(
+        max_length=NAME_TEXT, pattern=RULE_NAME_PATTERN, description="Repair name, reported per repair."
+    )
+    when: str = Field(
+        min_length=1,
+        max_length=EXPRESSION_TEXT,
+        description="CEL condition on `output` and `input`, e.g. !has(output.formula).",
+    )
+    set: SetField | None = Field(default=None, description="Set a field to a value.")
+    remove: RemoveField | None = Field(default=None, description="Remove a field.")
+
+    @model_validator(mode="after")
+    def _one_action(self) -> OutputRepair:
+        if (self.set is None) == (self.remove is None):
+            raise ValueError(f"repair '{self.name}': exactly one of set or remove must be set")
+        return self
 
 
 class OutputSpec(ApiModel):
@@ -55,6 +119,11 @@ class OutputSpec(ApiModel):
         max_length=MAX_LIST,
         description="Allowed labels (format label); a completion must be exactly one of them.",
     )
+    repairs: list[OutputRepair] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Deterministic fixes of JSON outputs, applied in order at evaluation, never in curation.",
+    )
 
     @model_validator(mode="after")
     def _labels_fit_format(self) -> OutputSpec:
@@ -68,6 +137,12 @@ class OutputSpec(ApiModel):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"rules: names must be unique (repeated: {', '.join(duplicates)})")
+        if self.repairs and self.format != "json":
+            raise ValueError(f"repairs: only allowed with format 'json' (format is '{self.format}')")
+        names = [repair.name for repair in self.repairs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"repairs: names must be unique (repeated: {', '.join(duplicates)})")
         return self
 
 

@@ -124,6 +124,16 @@ class TeacherSpec(ApiModel):
             "<storage.uri>/<namespace>/.teacher-cache/)."
         ),
     )
+    shards: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Collect in this many shards (an Indexed Job on a cluster, processes with `distillery run`): "
+            "each takes the prompts whose id hashes to its index and gets 1/shards of the rate limits, "
+            "of concurrency and of the budget."
+        ),
+    )
     rate_limits: RateLimits | None = Field(
         default=None, description="Client-side rate limits (unset: only the server's 429s slow collection)."
     )

@@ -72,6 +72,96 @@ def _check_contract(run: DistillationRun) -> Iterator[str]:
             yield f"spec.task.output.rules[{index}].expression: invalid CEL ({exc})"
 
 
+def _valid_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    import jsonschema
+
+    if schema is None:
+        return None
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError:
+        return None  # reported by _check_contract
+    return schema
+
+
+def _schema_at(schema: dict[str, Any], keys: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """(the subschema at a dotted path or None when unknown, a problem with the path or None)."""
+    node: Any = schema
+    for depth, key in enumerate(keys):
+        if not isinstance(node, dict) or "$ref" in node:
+            return None, None
+        properties = node.get("properties")
+        where = ".".join(["output", *keys[:depth]])
+        closed = node.get("additionalProperties") is False and not node.get("patternProperties")
+        if isinstance(properties, dict) and key in properties:
+            node = properties[key]
+        elif closed:
+            known = ", ".join(sorted(properties or {})) or "none"
+            return None, f"{key!r} is not a property of {where} (jsonSchema allows: {known})"
+        else:
+            return None, None
+    return (node if isinstance(node, dict) else None), None
+
+
+def _check_repairs(run: DistillationRun) -> Iterator[str]:
+    """Each repair's condition type-checked like a rule; paths and values checked against jsonSchema."""
+    from distillery.contract.cel_rules import RuleEnvironment
+    from distillery.errors import ContractError
+
+    output = run.spec.task.output
+    if not output.repairs:
+        return
+    schema = _valid_schema(output.json_schema)
+    environment = RuleEnvironment(output.format, schema)
+    for index, repair in enumerate(output.repairs):
+        where = f"spec.task.output.repairs[{index}]"
+        try:
+            environment.compile(repair.name, repair.when, kind="repair")
+        except ContractError as exc:
+            yield f"{where}.when: invalid CEL ({exc})"
+        action, path = ("set", repair.set.path) if repair.set is not None else ("remove", repair.remove.path)
+        if schema is None:
+            continue
+        keys = path.split(".")
+        target, problem = _schema_at(schema, keys)
+        if problem:
+            yield f"{where}.{action}.path: {problem}"
+        elif repair.set is not None and target is not None:
+            yield from _value_problems(target, repair.set.value, f"{where}.set.value", path)
+        elif repair.remove is not None:
+            parent, _ = _schema_at(schema, keys[:-1])
+            if parent is not None and keys[-1] in (parent.get("required") or []):
+                yield (
+                    f"{where}.remove.path: {path!r} is required by jsonSchema; removing it would make "
+                    "every repaired output fail the schema"
+                )
+
+
+def _value_problems(target: dict[str, Any], value: Any, where: str, path: str) -> Iterator[str]:
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(target).iter_errors(value), key=lambda e: list(e.path))
+    for error in errors[:3]:
+        yield f"{where}: does not satisfy jsonSchema at output.{path}: {error.message}"
+
+
+def _check_anchors(run: DistillationRun) -> Iterator[str]:
+    anchors = run.spec.curation.anchors
+    if anchors is None:
+        return
+    source = anchors.source
+    if source.inline is not None:
+        yield (
+            "spec.curation.anchors.source.inline: inline prompts carry no expected output; use uri or "
+            'configMap JSONL lines {"prompt", "expected"}, or a dataset with expectedColumn'
+        )
+    if source.dataset is not None and source.dataset.expected_column is None:
+        yield (
+            "spec.curation.anchors.source.dataset.expectedColumn: required for anchors "
+            "(the human-verified answer each anchor is trained on)"
+        )
+
+
 def _check_schedule(run: DistillationRun) -> Iterator[str]:
     schedule = run.spec.schedule
     if schedule:
@@ -134,17 +224,40 @@ def _check_pricing(run: DistillationRun) -> Iterator[str]:
 
 
 def _check_publish(run: DistillationRun) -> Iterator[str]:
-    if run.spec.publish.enabled:
-        yield "spec.publish.enabled: the publish phase is not implemented yet (set it to false)"
+    spec = run.spec
+    metrics = spec.publish.comparison.metrics
+    if spec.publish.enabled and "teacherAgreement" in metrics and "teacher" not in spec.evaluation.compare:
+        yield (
+            "spec.publish.comparison.metrics: teacherAgreement needs the teacher's answers "
+            "(add 'teacher' to spec.evaluation.compare)"
+        )
+
+
+# The longest Job name a candidate gets: <run>-a<attempt>-evaluate-<candidate> (attempts < 10000).
+CANDIDATE_JOB_OVERHEAD = len("-a9999-evaluate-")
+
+
+def _check_candidates(run: DistillationRun) -> Iterator[str]:
+    room = 63 - len(run.name) - CANDIDATE_JOB_OVERHEAD
+    for index, candidate in enumerate(run.spec.student.candidates):
+        if len(candidate.name) > room:
+            yield (
+                f"spec.student.candidates[{index}].name: {candidate.name!r} is too long for run "
+                f"{run.name!r}: "
+                f"Job names <run>-a<N>-evaluate-<name> must fit in 63 characters (at most {max(room, 0)})"
+            )
 
 
 SEMANTIC_CHECKS: list[Callable[[DistillationRun], Iterator[str]]] = [
     _check_contract,
+    _check_repairs,
+    _check_anchors,
     _check_schedule,
     _check_sampling,
     _check_modifiers,
     _check_pricing,
     _check_publish,
+    _check_candidates,
 ]
 
 

@@ -8,6 +8,10 @@ model does not declare fails the job. When `DISTILLERY_TERMINATION_LOG` names a 
 `terminationMessagePath`), the compact result is written there, so the operator reads the
 numbers from the API server and never needs the artifact store's credentials.
 
+With `--candidate NAME` (train, evaluate), the phase runs for one size of a sweep
+(spec.student.candidates): its base model, resources and training overrides, in
+`a<N>/train-NAME/` / `a<N>/evaluate-NAME/`. `sweep` compares the candidates and chooses one.
+
 Exit codes: 0 done; 1 the phase failed (the error is printed); 75 collect was stopped by SIGTERM /
 SIGINT after finishing its in-flight calls and storing its records (summary status Interrupted):
 run it again to resume.
@@ -33,7 +37,10 @@ PHASE_MODULES = {
     "curate": "distillery.curate.job",
     "train": "distillery.train.job",
     "evaluate": "distillery.evaluate.job",
+    "publish": "distillery.publish.job",
+    "sweep": "distillery.sweep.job",
 }
+CANDIDATE_PHASES = ("train", "evaluate")
 TERMINATION_LOG_ENV = "DISTILLERY_TERMINATION_LOG"
 EXIT_FAILED = 1
 
@@ -43,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("phase", choices=sorted(PHASE_MODULES), help="Which phase to run.")
     parser.add_argument("--manifest", required=True, help="Path of the DistillationRun manifest (YAML).")
     parser.add_argument("--attempt", type=int, default=1, help="Attempt number (artifact prefix a<N>).")
+    parser.add_argument(
+        "--candidate",
+        help="train / evaluate: the student.candidates entry to train or evaluate (a size sweep).",
+    )
     return parser
 
 
@@ -60,12 +71,15 @@ def failure_message(phase: str, error: str, status: PhaseStatus = "Failed") -> s
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.candidate is not None and args.phase not in CANDIDATE_PHASES:
+        parser.error(f"--candidate applies to {' and '.join(CANDIDATE_PHASES)} only (not {args.phase})")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from distillery.context import JobContext
 
     try:
-        ctx = JobContext.load(args.manifest, args.attempt)
+        ctx = JobContext.load(args.manifest, args.attempt, args.candidate)
         module = importlib.import_module(PHASE_MODULES[args.phase])
         summary = module.run(ctx)
     except CollectInterrupted as exc:

@@ -12,6 +12,7 @@ SUBCOMMAND_MODULES = [
     "distillery.cli.run",
     "distillery.cli.demo",
     "distillery.cli.report",
+    "distillery.cli.promote",
 ]
 
 

@@ -191,13 +191,12 @@ class BatchCollector:
         reservation = self._limited(batch.reservations.get(prompt.id))
         attempts = max(self.attempts[prompt.id], 1)
         if outcome.completion is not None:
-            await self.state.record_ok(
+            self.state.record_ok(  # stored together (flushed) before the marker is closed
                 prompt,
                 outcome.completion,
                 attempts=attempts,
                 reservation=reservation,
                 batch_id=batch.batch_id,
-                wait=False,  # stored together before the marker is closed
             )
             return False
         if outcome.retryable and attempts < self.state.max_attempts:

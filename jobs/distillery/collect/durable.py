@@ -54,8 +54,9 @@ class GroupWriter:
         return future
 
     async def add(self, record: dict[str, Any]) -> None:
-        """Store `record`; returns once it is durable."""
-        await self.put(record)
+        """Store `record`; returns once it is durable (a caller cancelled while waiting leaves the
+        write to go on: the writer's other callers wait on the same group)."""
+        await asyncio.shield(self.put(record))
 
     async def flush(self) -> None:
         """Wait until everything queued so far is stored."""

@@ -1,13 +1,14 @@
 """Our side of the teacher's billing ledger: what may have been paid, across kills and restarts.
 
 The journal holds one line per realtime call, stored BEFORE the call is sent:
-{"journal": true, "id", "run", "attempt"}. Its lines go through the same GroupWriter as the records
-(chunks/), so one write makes a worker's previous record and its next journal line durable
-together. A record in `chunks/` accounts for the
-attempts its run made for its prompt: an "ok" record for one billed completion (its real cost) and
-`unknown_attempts` possibly billed ones; every other attempt it counts was answered with an error
-(not billed). A journaled attempt that no record of its run accounts for was sent and then the
-process died (or the record was being written): it may have been billed.
+{"journal": true, "id", "run", "attempt"}. First attempts are journaled ahead, in groups (ahead.py);
+a line whose attempt never happened is withdrawn by the same line with "unsent": true. Journal
+lines and records share the chunks/ objects (one GroupWriter). A record in `chunks/` accounts for
+the attempts its run made for its prompt: an "ok" record for one billed completion (its real cost)
+and `unknown_attempts` possibly billed ones; every other attempt it counts was answered with an
+error (not billed). A journaled attempt that no record of its run accounts for and that was not
+withdrawn may have been sent before the process died (or its record was being written): it may
+have been billed.
 
 Hence, per prompt: possibly billed = ok records + unknown attempts + unaccounted journaled
 attempts. `possibly_paid_twice` counts the prompts for which that is 2 or more; the teacher's
@@ -36,8 +37,10 @@ log = logging.getLogger("distillery.collect")
 JOURNAL = "journal"  # the key that marks a journal line among the records of chunks/
 
 
-def journal_entry(prompt_id: str, run: str, attempt: int) -> dict[str, Any]:
-    return {JOURNAL: True, "id": prompt_id, "run": run, "attempt": attempt}
+def journal_entry(prompt_id: str, run: str, attempt: int, *, unsent: bool = False) -> dict[str, Any]:
+    """`unsent`: withdraws a line journaled ahead whose attempt never happened (ahead.py)."""
+    entry = {JOURNAL: True, "id": prompt_id, "run": run, "attempt": attempt}
+    return entry | {"unsent": True} if unsent else entry
 
 
 def split(lines: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -54,6 +57,7 @@ class Ledger:
 
     started: dict[tuple[str, str], int] = field(default_factory=dict)  # (run, id) -> attempts journaled
     accounted: dict[tuple[str, str], int] = field(default_factory=dict)  # (run, id) -> attempts recorded
+    withdrawn: dict[tuple[str, str], int] = field(default_factory=dict)  # (run, id) -> attempt never sent
     billed_ok: Counter[str] = field(default_factory=Counter)  # id -> ok records that were paid for
     unknown: Counter[str] = field(default_factory=Counter)  # id -> attempts of unknown outcome
     usage: TokenUsage = field(default_factory=TokenUsage)  # of the ok records that were paid for
@@ -72,12 +76,17 @@ class Ledger:
     def add_journal(self, entries: Iterable[dict[str, Any]]) -> None:
         for entry in entries:
             key = (str(entry["run"]), entry["id"])
-            self.started[key] = max(self.started.get(key, 0), int(entry["attempt"]))
+            if entry.get("unsent"):
+                self.withdrawn[key] = int(entry["attempt"])
+            else:
+                self.started[key] = max(self.started.get(key, 0), int(entry["attempt"]))
 
     def unaccounted(self) -> Counter[str]:
         """Attempts journaled (sent) that no record accounts for, per prompt id."""
         missing: Counter[str] = Counter()
         for key, attempts in self.started.items():
+            if self.withdrawn.get(key) == attempts:  # journaled ahead, never sent
+                attempts -= 1
             extra = attempts - self.accounted.get(key, 0)
             if extra > 0:
                 missing[key[1]] += extra

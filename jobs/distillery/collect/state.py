@@ -62,7 +62,7 @@ class RunState:
     def cost_of(self, usage: TokenUsage) -> float | None:
         return None if self.price is None else self.price.cost(usage, batch=self.batch)
 
-    async def record_ok(
+    def record_ok(
         self,
         prompt: Prompt,
         completion: Completion,
@@ -71,9 +71,8 @@ class RunState:
         reservation: Reservation | None,
         unknown_attempts: int = 0,
         batch_id: str | None = None,
-        wait: bool = True,
-    ) -> None:
-        """Settle the call's cost and store its record (`wait`: return once it is durable)."""
+    ) -> asyncio.Future[None]:
+        """Settle the call's cost and queue its record; the future is done once it is durable."""
         cost = self.cost_of(completion.usage)
         self.budget.settle(reservation, completion.usage, cost)
         self.usage += completion.usage
@@ -91,10 +90,7 @@ class RunState:
         self.new_records[prompt.id] = record
         if self.cache is not None:
             self.cache.put(prompt, record)
-        if wait:
-            await self.writer.add(record)
-        else:
-            self.writer.put(record)
+        return self.writer.put(record)
 
     async def record_failure(
         self,

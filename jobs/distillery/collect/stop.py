@@ -3,7 +3,8 @@ calls in flight finish within `teacher.stopGracePeriodSeconds`, then stops; the 
 record and the job writes a summary with status Interrupted and exits with EXIT_INTERRUPTED (75).
 
 Calls still running when the grace period ends are cancelled: they were journaled before they were
-sent, so the restart counts them as possibly paid (ledger.py).
+sent, so the restart counts them as possibly paid (ledger.py). Prompts journaled ahead and never
+sent are withdrawn (ahead.py), so a stop within the grace period counts nothing it did not send.
 """
 
 from __future__ import annotations

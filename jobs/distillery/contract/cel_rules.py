@@ -54,8 +54,8 @@ class RuleEnvironment:
         if output_format == "json" and json_schema is not None:
             self._scope = TypedScope(lambda types: _variables(types, json_schema), structural=False)
 
-    def compile(self, name: str, expression: str) -> Any:
-        """The runnable program; ContractError naming the rule when it does not type-check."""
+    def compile(self, name: str, expression: str, *, kind: str = "rule") -> Any:
+        """The runnable program; ContractError naming the rule (or repair) when it does not type-check."""
         try:
             if self._scope is not None:
                 result_type = self._scope.check(expression)
@@ -63,9 +63,9 @@ class RuleEnvironment:
                 result_type = compile_checked(self._check_env, expression).return_type()
             program = compile_checked(self.env, with_cached_matches(expression))
         except CelCheckError as error:
-            raise ContractError(f"rule '{name}': {'; '.join(error.problems)}") from error
+            raise ContractError(f"{kind} '{name}': {'; '.join(error.problems)}") from error
         if not returns_bool(result_type):
-            raise ContractError(f"rule '{name}': returns {type_name(result_type)}, not a bool")
+            raise ContractError(f"{kind} '{name}': returns {type_name(result_type)}, not a bool")
         return program
 
     def compile_all(self, expressions: list[str]) -> Any:

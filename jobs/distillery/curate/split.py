@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 
-def _order_key(seed: int, record_id: str) -> str:
+def order_key(seed: int, record_id: str) -> str:
     return hashlib.sha256(f"{seed}:{record_id}".encode()).hexdigest()
 
 
@@ -21,11 +21,11 @@ def split(
         groups[record.get("category")].append(record)
     validation_ids: set[str] = set()
     for members in groups.values():
-        ordered = sorted(members, key=lambda r: _order_key(seed, r["id"]))
+        ordered = sorted(members, key=lambda r: order_key(seed, r["id"]))
         validation_ids.update(r["id"] for r in ordered[: round(len(ordered) * fraction)])
     if fraction > 0 and not validation_ids and len(records) >= 2:
         largest = max(groups.values(), key=len)
-        validation_ids.add(min(largest, key=lambda r: _order_key(seed, r["id"]))["id"])
+        validation_ids.add(min(largest, key=lambda r: order_key(seed, r["id"]))["id"])
     train = [r for r in records if r["id"] not in validation_ids]
     validation = [r for r in records if r["id"] in validation_ids]
     return train, validation

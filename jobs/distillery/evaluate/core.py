@@ -9,7 +9,7 @@ from typing import Any
 
 from distillery import layout
 from distillery.api.spec import DistillationRunSpec
-from distillery.contract import Contract, ContractResult
+from distillery.contract import Contract, ContractResult, Repairs
 from distillery.evaluate import gates as gating
 from distillery.evaluate import generation
 from distillery.evaluate import metrics as m
@@ -17,7 +17,9 @@ from distillery.evaluate.economics import economics
 from distillery.evaluate.generalisation import agreement_flags, generalisation
 from distillery.evaluate.judging import ModelJudge
 from distillery.evaluate.metrics import Answer
+from distillery.evaluate.repairs import evaluate_repairs, repair_summary
 from distillery.evaluate.report import write_report
+from distillery.evaluate.subsets import subset_scores, subset_summary
 from distillery.prompts import Prompt
 from distillery.store import ArtifactStore
 
@@ -161,12 +163,41 @@ def evaluate_to_store(
     from distillery.train.model import configure_threads
 
     configure_threads()
-    contract = Contract(spec.task.output)
     answers, walls = student_and_base_answers(
         spec, held_out, base_path, adapter_dir, with_base="base" in spec.evaluation.compare
     )
     if teacher is not None:
         answers["teacher"] = teacher
+    return score_to_store(
+        spec,
+        held_out,
+        answers,
+        walls,
+        store,
+        loss=loss,
+        run_name=run_name,
+        judge=judge,
+        train_targets=train_targets,
+        provenance=provenance,
+    )
+
+
+def score_to_store(
+    spec: DistillationRunSpec,
+    held_out: list[Prompt],
+    answers: dict[str, list[Answer]],
+    walls: dict[str, float],
+    store: ArtifactStore,
+    *,
+    loss: dict[str, Any] | None = None,
+    run_name: str = "run",
+    judge: ModelJudge | None = None,
+    train_targets: list[str] | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Score recorded answers (`answers["teacher"]` when compared), write the report and summary."""
+    contract = Contract(spec.task.output)
+    teacher = answers.get("teacher")
     results = {
         name: [
             contract.check(a.text or "", prompt=p.text) for a, p in zip(model_answers, held_out, strict=True)
@@ -219,13 +250,21 @@ def evaluate_to_store(
         ),
         "judge": judge_stats,
         "teacher_latency": "measured" if models.get("teacher", {}).get("latency_p50_ms") else "unknown",
+        "subsets": subset_scores(answers, results, expected),
     }
+    prompts = [p.text for p in held_out]
+    report["repairs"], repaired = evaluate_repairs(
+        contract, Repairs(spec.task.output), answers, results, prompts
+    )
     order = [name for name in ("base", "student", "teacher") if name in answers]
     facts = _prediction_facts(report, answers, results, expected)
     predictions = [
         _prediction(p, {name: (answers[name][i], results[name][i]) for name in order}, facts[i])
         for i, p in enumerate(held_out)
     ]
+    for name, outcomes in repaired.items():
+        for prediction, outcome in zip(predictions, outcomes, strict=True):
+            prediction["models"][name]["repaired"] = outcome.to_dict() if outcome.repaired.changed else None
     uris = write_report(store, report, predictions, loss)
     summary = {
         "examples": len(held_out),
@@ -236,6 +275,8 @@ def evaluate_to_store(
         "gates_passed": report["gates_passed"],
         "verdict": report["verdict"]["verdict"],
         **{key: learnt.get(key) for key in SUMMARY_GENERALISATION_KEYS},
+        **subset_summary(report["subsets"]),
+        **repair_summary(report["repairs"]),
         "report_uri": uris[layout.EVALUATE_REPORT_HTML],
         "artifacts": uris,
     }

@@ -48,6 +48,12 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(
                 f"| {words.metric_name(key)} | " + " | ".join(words.metric(key, v) for v in values) + " |"
             )
+    subsets = words.subset_sentences(report.get("subsets"))
+    if subsets:
+        lines += ["", "## Real vs teacher-like held-out examples", "", *(f"- {line}" for line in subsets)]
+    repairs = words.repair_sentences(report.get("repairs"))
+    if repairs:
+        lines += ["", "## Repairs (spec.task.output.repairs)", "", *(f"- {line}" for line in repairs)]
     errors = report.get("error_analysis")
     if errors:
         lines += [

@@ -79,11 +79,15 @@ def verdict_section(report: dict[str, Any]) -> str:
         for line in words.learning_sentences(report.get("generalisation") or {}, report.get("examples", 0))
     )
     reason = verdict.get("reason")
+    subsets = "".join(f"<li>{_e(line)}</li>" for line in words.subset_sentences(report.get("subsets")))
+    repairs = "".join(f"<li>{_e(line)}</li>" for line in words.repair_sentences(report.get("repairs")))
     return (
         f"<section class='verdict {tone}' id='verdict'><h2>{_e(headline)}</h2>"
         + (f"<p>Seed 004's rule ({_e(verdict.get('verdict') or 'n/a')}): {_e(reason)}.</p>" if reason else "")
         + f"<p><b>Gates</b></p><ul class='gates'>{gates}</ul>"
         + (f"<p><b>Did it learn the task?</b></p><ul>{learning}</ul>" if learning else "")
+        + (f"<p><b>Real vs teacher-like held-out examples</b></p><ul>{subsets}</ul>" if subsets else "")
+        + (f"<p><b>Repairs (spec.task.output.repairs)</b></p><ul>{repairs}</ul>" if repairs else "")
         + "</section>"
     )
 
@@ -121,6 +125,10 @@ def _example(number: int, prediction: dict[str, Any]) -> str:
         )
         output = model.get("output")
         shown = _e(output if output is not None else "(no answer)")
+        repaired = model.get("repaired")
+        if repaired:
+            after = "passes" if repaired["passed"] else "still fails"
+            verdict += f"<div class='passes'>repaired by {_e(', '.join(repaired['applied']))}: {after}</div>"
         columns.append(f"<div><b>{_e(name)}</b>{verdict}<pre>{shown}</pre></div>")
     expected = prediction.get("expected")
     expected_html = f"<div>expected: <code>{_e(expected)}</code></div>" if expected is not None else ""

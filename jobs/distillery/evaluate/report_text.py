@@ -149,3 +149,41 @@ def learning_sentences(learnt: dict[str, Any], examples: int) -> list[str]:
             "student's answers: a memorised answer cannot pass them."
         )
     return lines
+
+
+def repair_sentences(repairs: dict[str, Any] | None) -> list[str]:
+    """spec.task.output.repairs: pass rate before / after per model, then what each repair did."""
+    if not repairs:
+        return []
+    lines = []
+    for name, values in repairs["models"].items():
+        lines.append(
+            f"{name}: contract pass rate {fmt(values['contract_pass_rate_before'], 'rate')} as answered, "
+            f"{fmt(values['contract_pass_rate_after'], 'rate')} after repairs "
+            f"({values['repaired']} answers repaired, {values['repaired_passing']} of them then pass)."
+        )
+    student = (repairs["models"].get("student") or {}).get("by_repair") or {}
+    for name, counts in student.items():
+        lines.append(
+            f"Repair {name} changed {counts['touched']} student answers; "
+            f"{counts['passed_after']} of them then pass the contract."
+        )
+    return lines
+
+
+def subset_sentences(subsets: dict[str, Any] | None) -> list[str]:
+    """Anchor-like (with an expected output) vs teacher-like held-out examples, seed 002."""
+    if not subsets:
+        return []
+    anchor, teacher_like = subsets["anchor_like"], subsets["teacher_like"]
+    if not anchor["examples"] or not teacher_like["examples"]:
+        return []
+    student_real = anchor["quality"].get("student")
+    student_teacher = teacher_like["quality"].get("student")
+    return [
+        f"On {anchor['examples']} held-out examples with a human expected output (anchor-like) the "
+        f"student scores {fmt(student_real, 'rate')} (exact match); on {teacher_like['examples']} "
+        f"without one (teacher-like) it passes the contract on {fmt(student_teacher, 'rate')}. "
+        "A much lower anchor-like score means the student learnt the teacher's distribution, "
+        "not the real one (seed 002: model collapse)."
+    ]

@@ -78,7 +78,20 @@ def sinc_scatter_responder(body: dict[str, Any]) -> str:
     return sinc_scatter(user_text(body))
 
 
-RESPONDERS: dict[str, Responder] = {"echo": echo_responder, "sinc-scatter": sinc_scatter_responder}
+# examples/lifecycle's teacher: a review is negative when it names a fault, positive otherwise.
+NEGATIVE_WORDS = frozenset({"broken", "awful", "noisy", "flimsy", "late", "dull", "cracked", "leaky"})
+
+
+def review_label_responder(body: dict[str, Any]) -> str:
+    words = set(user_text(body).lower().replace(":", " ").replace(",", " ").split())
+    return "negative" if words & NEGATIVE_WORDS else "positive"
+
+
+RESPONDERS: dict[str, Responder] = {
+    "echo": echo_responder,
+    "sinc-scatter": sinc_scatter_responder,
+    "review-label": review_label_responder,
+}
 
 
 def tokens(text: str) -> int:
@@ -135,6 +148,7 @@ class FakeAnthropicServer(FakeBatches):
         self.faults = faults or Faults()
         self.batch_seconds = batch_seconds
         self.min_cacheable_tokens = min_cacheable_tokens
+        self._seed = seed
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._cached_prefixes: set[str] = set()
@@ -211,6 +225,11 @@ class FakeAnthropicServer(FakeBatches):
     def _draw(self) -> float:
         with self._lock:
             return self._random.random()
+
+    def _prompt_draw(self, body: dict[str, Any], kind: str) -> float:
+        """A draw fixed by the prompt: which prompts get this fault does not depend on call order."""
+        digest = hashlib.sha256(f"{self._seed}\0{kind}\0{user_text(body)}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
 
     def _count(self, counter: Counter[str], key: str) -> None:
         with self._lock:
@@ -293,7 +312,7 @@ class FakeAnthropicServer(FakeBatches):
             if name not in body:
                 raise ApiError(400, f"{name}: Field required")
         text = self.responder(body)
-        if self._draw() < self.faults.malformed:
+        if self._prompt_draw(body, "malformed") < self.faults.malformed:
             self._count(self.faults_injected, "malformed")
             text = text[: len(text) // 2]
         stop_reason, limit = "end_turn", int(body["max_tokens"]) * CHARS_PER_TOKEN

@@ -1,6 +1,6 @@
 """The phase machine of a DistillationRun: pure logic, shared by the local runner and the operator.
 
-    steps = plan(spec)                                  # collect, curate, train, evaluate[, publish]
+    steps = plan(spec)          # collect, curate, train, evaluate[, publish] (or a size sweep's DAG)
     decision = next_step(spec, observed)                # Start / Wait / Succeeded / Failed
     status = derive_status(spec, observed, namespace=..., run=..., attempt=..., now=..., previous=...)
 
@@ -8,6 +8,15 @@
 summary.json through `outcome_from_summary`). Nothing here does I/O.
 """
 
+from distillery.phases.decide import (
+    Action,
+    Decision,
+    invalid_spec,
+    next_step,
+    reachable,
+    resumable,
+    tolerated,
+)
 from distillery.phases.machine import (
     BUDGET_EXCEEDED,
     COLLECT,
@@ -24,15 +33,16 @@ from distillery.phases.machine import (
     INPUT_MISSING,
     INTERRUPTED,
     INVALID_SPEC,
+    NOT_PROMOTED,
     NOTHING_COLLECTED,
     PUBLISH,
     PUBLISHED,
     RUNNING,
     STEPS,
+    SWEEP,
+    SWEPT,
     TRAIN,
     TRAINED,
-    Action,
-    Decision,
     PhaseOutcome,
     Requirement,
     State,
@@ -40,16 +50,15 @@ from distillery.phases.machine import (
     attempt_layout,
     gates_passed,
     has_warning,
-    invalid_spec,
     is_done,
     job_name,
-    next_step,
+    not_promoted,
     outcome_from_message,
     outcome_from_result,
     outcome_from_summary,
     plan,
     records_kept,
-    resumable,
+    step_named,
 )
 from distillery.phases.status import derive_status, phase_condition, summarize
 
@@ -70,10 +79,13 @@ __all__ = [
     "INVALID_SPEC",
     "IN_PROGRESS",
     "NOTHING_COLLECTED",
+    "NOT_PROMOTED",
     "PUBLISH",
     "PUBLISHED",
     "RUNNING",
     "STEPS",
+    "SWEEP",
+    "SWEPT",
     "TRAIN",
     "TRAINED",
     "Action",
@@ -90,12 +102,16 @@ __all__ = [
     "is_done",
     "job_name",
     "next_step",
+    "not_promoted",
     "outcome_from_message",
     "outcome_from_result",
     "outcome_from_summary",
     "phase_condition",
     "plan",
+    "reachable",
     "records_kept",
     "resumable",
+    "step_named",
     "summarize",
+    "tolerated",
 ]

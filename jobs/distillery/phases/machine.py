@@ -1,11 +1,12 @@
-"""Phases, outcomes and decisions: which phase runs next, and when a run succeeded or failed.
+"""Phases, steps and outcomes: what a run goes through and how a step's end is read.
 
-A run is a fixed sequence of phases (collect -> curate -> train -> evaluate [-> publish]). Given
-what has been observed of each phase of the current attempt (running, succeeded, failed, budget
-exceeded), `next_step` says what to do next and `derive_status` writes the run's status (phase,
-conditions, jobs, artifacts, numbers) from the same observations. No I/O happens here: callers
-read summaries / Job states and pass them in, so the operator and `distillery run` can never
-disagree about what a run's state means.
+A run is a small DAG of steps, each declaring the steps it comes after: collect -> curate -> train
+-> evaluate [-> publish]; with student.candidates, train-<c> -> evaluate-<c> per candidate (the
+candidates side by side), then sweep (after every evaluate) [-> publish]. Given what has been
+observed of each step of the current attempt (running, succeeded, failed, budget exceeded),
+`next_step` (decide.py) says what to do next and `derive_status` (status.py) writes the run's
+status from the same observations. No I/O happens here: callers read summaries / Job states and
+pass them in, so the operator and `distillery run` can never disagree about what a run's state means.
 """
 
 from __future__ import annotations
@@ -18,9 +19,18 @@ from typing import Any
 from distillery import layout
 from distillery.api.spec import DistillationRunSpec
 from distillery.api.status import Phase
-from distillery.api.summaries import CollectResult, EvaluateResult, PhaseResult, parse_result, parse_summary
+from distillery.api.summaries import (
+    CollectResult,
+    EvaluateResult,
+    PhaseResult,
+    PublishResult,
+    SweepResult,
+    parse_result,
+    parse_summary,
+)
 
 COLLECT, CURATE, TRAIN, EVALUATE, PUBLISH = layout.PHASES
+SWEEP = layout.SWEEP
 
 # Condition types (one per phase, plus the run as a whole).
 COLLECTED = "Collected"
@@ -28,6 +38,7 @@ CURATED = "Curated"
 TRAINED = "Trained"
 EVALUATED = "Evaluated"
 PUBLISHED = "Published"
+SWEPT = "Swept"
 COMPLETE = "Complete"
 
 # Condition reasons.
@@ -41,6 +52,7 @@ INVALID_SPEC = "InvalidSpec"
 INPUT_MISSING = "InputMissing"
 GATES_FAILED = "GatesFailed"
 INTERRUPTED = "Interrupted"
+NOT_PROMOTED = "NotPromoted"  # published phase ran; the challenger lost to the champion
 
 
 class State(StrEnum):
@@ -81,42 +93,84 @@ class Requirement:
 
 @dataclass(frozen=True)
 class Step:
-    """One phase of a run: its name, the run phase while it runs, its condition, its inputs."""
+    """One step of a run: its name, the run phase while it runs, its condition, its inputs, the steps
+    it comes after, and (size sweep) the job it runs (`phase`) for which candidate."""
 
     name: str
     run_phase: Phase
     condition: str
     needs: tuple[Requirement, ...] = ()
+    after: tuple[str, ...] = ()
+    phase: str = ""
+    candidate: str | None = None
+
+    @property
+    def job(self) -> str:
+        """The `distillery-job` phase this step runs (train for train-<c>)."""
+        return self.phase or self.name
+
+
+def _train_step(name: str, candidate: str | None = None) -> Step:
+    needs = (Requirement(CURATE, layout.CURATE_TRAIN), Requirement(CURATE, layout.CURATE_VALIDATION, True))
+    condition = f"{TRAINED}-{candidate}" if candidate else TRAINED
+    return Step(name, "Training", condition, needs, (CURATE,), TRAIN if candidate else "", candidate)
+
+
+def _evaluate_step(name: str, train: str, candidate: str | None = None) -> Step:
+    needs = (Requirement(train, layout.TRAIN_ADAPTER), Requirement(CURATE, layout.CURATE_TRAIN))
+    condition = f"{EVALUATED}-{candidate}" if candidate else EVALUATED
+    return Step(name, "Evaluating", condition, needs, (train,), EVALUATE if candidate else "", candidate)
 
 
 STEPS: dict[str, Step] = {
     COLLECT: Step(COLLECT, "Collecting", COLLECTED),
-    CURATE: Step(CURATE, "Curating", CURATED, (Requirement(COLLECT, layout.COLLECT_TEACHER),)),
-    TRAIN: Step(
-        TRAIN,
-        "Training",
-        TRAINED,
-        (Requirement(CURATE, layout.CURATE_TRAIN), Requirement(CURATE, layout.CURATE_VALIDATION, True)),
-    ),
-    EVALUATE: Step(
-        EVALUATE,
-        "Evaluating",
-        EVALUATED,
-        (Requirement(TRAIN, layout.TRAIN_ADAPTER), Requirement(CURATE, layout.CURATE_TRAIN)),
-    ),
+    CURATE: Step(CURATE, "Curating", CURATED, (Requirement(COLLECT, layout.COLLECT_TEACHER),), (COLLECT,)),
+    TRAIN: _train_step(TRAIN),
+    EVALUATE: _evaluate_step(EVALUATE, TRAIN),
     PUBLISH: Step(
         PUBLISH,
         "Publishing",
         PUBLISHED,
         (Requirement(EVALUATE, layout.EVALUATE_REPORT_JSON), Requirement(TRAIN, layout.TRAIN_ADAPTER)),
+        (EVALUATE,),
     ),
 }
 
 
+def candidate_steps(candidate: str) -> tuple[Step, Step]:
+    """train-<c> and evaluate-<c>: the candidate's own train and evaluate Jobs and directories."""
+    train = layout.candidate_step(TRAIN, candidate)
+    return _train_step(train, candidate), _evaluate_step(
+        layout.candidate_step(EVALUATE, candidate), train, candidate
+    )
+
+
+def sweep_steps(candidates: list[str], publish: bool) -> tuple[Step, ...]:
+    """The steps after curate of a size sweep: each candidate's pair, sweep, then publish."""
+    pairs = [step for name in candidates for step in candidate_steps(name)]
+    evaluates = tuple(step.name for step in pairs if step.phase == EVALUATE)
+    sweep = Step(SWEEP, "Sweeping", SWEPT, (), evaluates)
+    steps = (*pairs, sweep)
+    if publish:
+        steps += (Step(PUBLISH, "Publishing", PUBLISHED, (Requirement(SWEEP, layout.SUMMARY),), (SWEEP,)),)
+    return steps
+
+
 def plan(spec: DistillationRunSpec) -> tuple[Step, ...]:
-    """The phases this run goes through, in order."""
+    """The steps this run goes through, in the order a one-at-a-time runner takes them."""
+    candidates = [candidate.name for candidate in spec.student.candidates]
+    if candidates:
+        return (STEPS[COLLECT], STEPS[CURATE], *sweep_steps(candidates, spec.publish.enabled))
     names = [COLLECT, CURATE, TRAIN, EVALUATE] + ([PUBLISH] if spec.publish.enabled else [])
     return tuple(STEPS[name] for name in names)
+
+
+def step_named(spec: DistillationRunSpec, name: str) -> Step:
+    """The step of this run's plan called `name` (KeyError naming the plan when there is none)."""
+    for step in plan(spec):
+        if step.name == name:
+            return step
+    raise KeyError(f"no step {name!r} in this run's plan ({', '.join(s.name for s in plan(spec))})")
 
 
 def job_name(run: str, attempt: int, phase: str) -> str:
@@ -149,13 +203,14 @@ def outcome_from_result(result: PhaseResult) -> PhaseOutcome:
 
 
 def outcome_from_summary(phase: str, summary: Mapping[str, Any]) -> PhaseOutcome:
-    """A phase's summary.json (typed: unknown keys raise pydantic.ValidationError)."""
-    return outcome_from_result(parse_summary(phase, dict(summary)))
+    """A phase's summary.json (typed: unknown keys raise pydantic.ValidationError); `phase` may be a
+    candidate's step (train-<c>), read as its phase."""
+    return outcome_from_result(parse_summary(layout.split_step(phase)[0], dict(summary)))
 
 
 def outcome_from_message(phase: str, message: Mapping[str, Any]) -> PhaseOutcome:
     """A phase's compact result (a container's termination message, or status.results)."""
-    return outcome_from_result(parse_result(phase, dict(message)))
+    return outcome_from_result(parse_result(layout.split_step(phase)[0], dict(message)))
 
 
 def records_kept(outcome: PhaseOutcome) -> int:
@@ -164,9 +219,10 @@ def records_kept(outcome: PhaseOutcome) -> int:
 
 
 def gates_passed(outcome: PhaseOutcome | None) -> bool | None:
-    """Whether an evaluate outcome says every gate passed (None: it does not say)."""
+    """Whether an evaluate (or sweep: its chosen candidate's) outcome says every gate passed
+    (None: it does not say)."""
     result = outcome.result if outcome is not None else None
-    return result.gates_passed if isinstance(result, EvaluateResult) else None
+    return result.gates_passed if isinstance(result, EvaluateResult | SweepResult) else None
 
 
 # --- deciding ----------------------------------------------------------------------------------
@@ -186,68 +242,7 @@ def has_warning(step: Step, outcome: PhaseOutcome | None) -> bool:
     return is_done(step, outcome) and outcome is not None and outcome.state is not State.SUCCEEDED
 
 
-class Action(StrEnum):
-    START = "Start"
-    WAIT = "Wait"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What to do next; `phase` is the phase to start / waited on / that failed."""
-
-    action: Action
-    phase: str | None = None
-    reason: str = ""
-    message: str = ""
-
-    @property
-    def finished(self) -> bool:
-        return self.action in (Action.SUCCEEDED, Action.FAILED)
-
-
-def publish_blocked(observed: Mapping[str, PhaseOutcome]) -> bool:
-    return gates_passed(observed.get(EVALUATE)) is False
-
-
-def failure_decision(step: Step, outcome: PhaseOutcome) -> Decision:
-    if outcome.state is State.BUDGET_EXCEEDED:
-        message = outcome.message or "the budget was exhausted before any teacher record was kept"
-        return Decision(Action.FAILED, step.name, NOTHING_COLLECTED, message)
-    return Decision(Action.FAILED, step.name, outcome.reason or FAILED, outcome.message or "phase failed")
-
-
-def next_step(spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome]) -> Decision:
-    """Given the observed outcomes of the current attempt's phases, what happens next."""
-    for step in plan(spec):
-        outcome = observed.get(step.name)
-        if step.name == PUBLISH and outcome is None and publish_blocked(observed):
-            return Decision(Action.SUCCEEDED, reason=GATES_FAILED, message="not published: a gate failed")
-        if outcome is None:
-            return Decision(Action.START, step.name)
-        if outcome.state is State.RUNNING:
-            return Decision(Action.WAIT, step.name)
-        if not is_done(step, outcome):
-            return failure_decision(step, outcome)
-    return Decision(Action.SUCCEEDED, reason=COMPLETED)
-
-
-def invalid_spec(message: str) -> Decision:
-    """A spec no phase can work with (bad manifest, contract that does not compile)."""
-    return Decision(Action.FAILED, None, INVALID_SPEC, message)
-
-
-def resumable(spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome]) -> dict[str, PhaseOutcome]:
-    """The observations a resumed attempt keeps: finished phases only, up to the first unfinished.
-
-    A phase that was running (or failed) when the attempt stopped is run again; the phases after
-    it are dropped even if they left something behind, since their inputs are about to change.
-    """
-    kept: dict[str, PhaseOutcome] = {}
-    for step in plan(spec):
-        outcome = observed.get(step.name)
-        if not is_done(step, outcome):
-            break
-        kept[step.name] = outcome  # type: ignore[assignment]
-    return kept
+def not_promoted(outcome: PhaseOutcome | None) -> PublishResult | None:
+    """The publish result when the phase finished without promoting (None otherwise)."""
+    result = outcome.result if outcome is not None and outcome.state is State.SUCCEEDED else None
+    return result if isinstance(result, PublishResult) and result.promoted is False else None

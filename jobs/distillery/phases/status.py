@@ -14,9 +14,20 @@ from distillery.api.status import (
     Phase,
     PhaseJobs,
     PhaseResults,
+    Published,
     Summary,
 )
-from distillery.api.summaries import CollectResult, CurateResult, EvaluateResult, PhaseResult, TrainResult
+from distillery.api.summaries import (
+    CollectResult,
+    CurateResult,
+    EvaluateResult,
+    PhaseResult,
+    PublishResult,
+    SweepResult,
+    TrainResult,
+)
+from distillery.phases.candidates import candidate_statuses, chosen_candidate, chosen_view
+from distillery.phases.decide import Action, Decision, failure_decision, next_step, publish_blocked
 from distillery.phases.machine import (
     COLLECT,
     COMPLETE,
@@ -25,22 +36,20 @@ from distillery.phases.machine import (
     EVALUATE,
     GATES_FAILED,
     IN_PROGRESS,
+    NOT_PROMOTED,
     PUBLISH,
     RUNNING,
-    STEPS,
+    SWEEP,
     TRAIN,
-    Action,
-    Decision,
     PhaseOutcome,
     State,
     Step,
     attempt_layout,
-    failure_decision,
     is_done,
     job_name,
-    next_step,
+    not_promoted,
     plan,
-    publish_blocked,
+    step_named,
 )
 
 R = TypeVar("R", bound=PhaseResult)
@@ -87,30 +96,75 @@ def results(observed: Mapping[str, PhaseOutcome]) -> dict[str, Any]:
     }
 
 
+def _sweep_message(result: SweepResult) -> str:
+    if result.chosen is None:
+        return f"no candidate passed every gate ({len(result.candidates)} compared)"
+    size = next((c.parameters for c in result.candidates if c.name == result.chosen), None)
+    return f"chose {result.chosen}" + (f" ({size:,} parameters)" if size else "")
+
+
 def _done_message(step: Step, outcome: PhaseOutcome) -> str:
-    numbers = summarize({step.name: outcome})
+    numbers = summarize({step.job: outcome})
     parts: list[str] = []
-    if step.name == COLLECT and "collected" in numbers:
+    if step.name == SWEEP and isinstance(outcome.result, SweepResult):
+        parts.append(_sweep_message(outcome.result))
+    elif step.job == COLLECT and "collected" in numbers:
         parts.append(f"{numbers['collected']}/{numbers.get('prompts', '?')} collected")
         if "teacher_cost_usd" in numbers:
             parts.append(f"${numbers['teacher_cost_usd']:.4f}")
-    elif step.name == CURATE and "examples" in numbers:
+    elif step.job == CURATE and "examples" in numbers:
         parts.append(f"{numbers['examples']} training examples, {numbers.get('rejected', 0)} rejected")
-    elif step.name == TRAIN and "final_loss" in numbers:
+    elif step.job == TRAIN and "final_loss" in numbers:
         parts.append(f"final loss {numbers['final_loss']:.4g}")
-    elif step.name == EVALUATE and "contract_pass_rate" in numbers:
+    elif step.job == EVALUATE and "contract_pass_rate" in numbers:
         parts.append(f"student pass rate {numbers['contract_pass_rate']:.2f}")
         if "verdict" in numbers:
             parts.append(f"verdict {numbers['verdict']}")
+    elif step.name == PUBLISH and isinstance(outcome.result, PublishResult):
+        parts.append(publish_message(outcome.result))
     if outcome.state is State.BUDGET_EXCEEDED:
         parts.append("stopped by the budget, what was collected is kept")
     return ", ".join(parts) or outcome.message or "done"
+
+
+def publish_message(result: PublishResult) -> str:
+    """'v3 promoted ...' or 'not promoted ...', with the compared numbers side by side."""
+    numbers = "; ".join(
+        f"{c.metric} {_number(c.challenger)} vs champion {_number(c.champion)}" for c in result.comparison
+    )
+    champion = f"v{result.champion_version}" if result.champion_version else "none"
+    if result.promoted:
+        head = f"{result.model} v{result.version} promoted (champion was {champion})"
+    else:
+        head = f"{result.model}: not promoted against champion {champion}"
+    return f"{head}: {numbers}" if numbers else head
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def published(observed: Mapping[str, PhaseOutcome]) -> Published | None:
+    """status.published from the publish phase's result."""
+    result = _result(observed, PUBLISH, PublishResult)
+    if result is None or result.decision is None:
+        return None
+    return Published(
+        model=result.model,
+        version=result.version,
+        uri=result.uri,
+        promoted=result.promoted,
+        reason=result.decision,
+        champion_version=result.champion_version,
+    )
 
 
 def phase_condition(step: Step, outcome: PhaseOutcome) -> tuple[str, str, str]:
     """(status, reason, message) of a phase's condition."""
     if outcome.state is State.RUNNING:
         return "Unknown", RUNNING, f"{step.name} is running"
+    if step.name == PUBLISH and not_promoted(outcome):
+        return "False", NOT_PROMOTED, _done_message(step, outcome)
     if is_done(step, outcome):
         return "True", outcome.reason or COMPLETED, _done_message(step, outcome)
     decision = failure_decision(step, outcome)
@@ -124,7 +178,7 @@ def _run_phase(spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome], 
         return "Failed"
     if decision.action is Action.START and not observed:
         return "Pending"
-    return STEPS[decision.phase or COLLECT].run_phase
+    return step_named(spec, decision.phase or COLLECT).run_phase
 
 
 def _with_times(new: list[Condition], previous: list[Condition], now: str) -> list[Condition]:
@@ -153,7 +207,9 @@ def _conditions(
         else:
             continue
         conditions.append(Condition(type=step.condition, status=status, reason=reason, message=message))
-    if decision.action is Action.SUCCEEDED:
+    if decision.action is Action.SUCCEEDED and decision.reason == NOT_PROMOTED:
+        overall = ("True", NOT_PROMOTED, f"every phase finished; {decision.message}")
+    elif decision.action is Action.SUCCEEDED:
         overall = ("True", COMPLETED, "every phase finished")
     elif decision.action is Action.FAILED:
         where = f"{decision.phase}: " if decision.phase else ""
@@ -170,13 +226,24 @@ def _artifacts(
     spec: DistillationRunSpec, observed: Mapping[str, PhaseOutcome], where: layout.AttemptLayout
 ) -> Artifacts:
     def done(name: str) -> bool:
-        return name in observed and is_done(STEPS[name], observed[name])
+        return name in observed and is_done(step_named(spec, name), observed[name])
 
+    dataset = where.artifact(CURATE, layout.CURATE_TRAIN) if done(CURATE) else None
+    if not spec.student.candidates:
+        return Artifacts(
+            prefix=where.root,
+            dataset=dataset,
+            adapter=where.artifact(TRAIN, layout.TRAIN_ADAPTER) if done(TRAIN) else None,
+            report=where.artifact(EVALUATE, layout.EVALUATE_REPORT_HTML) if done(EVALUATE) else None,
+        )
+    chosen = chosen_candidate(observed)  # the sweep's choice is the run's student
     return Artifacts(
         prefix=where.root,
-        dataset=where.artifact(CURATE, layout.CURATE_TRAIN) if done(CURATE) else None,
-        adapter=where.artifact(TRAIN, layout.TRAIN_ADAPTER) if done(TRAIN) else None,
-        report=where.artifact(EVALUATE, layout.EVALUATE_REPORT_HTML) if done(EVALUATE) else None,
+        dataset=dataset,
+        adapter=where.artifact(layout.candidate_step(TRAIN, chosen), layout.TRAIN_ADAPTER)
+        if chosen
+        else None,
+        report=where.artifact(SWEEP, layout.SWEEP_REPORT_HTML) if done(SWEEP) else None,
     )
 
 
@@ -203,7 +270,8 @@ def derive_status(
     same_attempt = previous is not None and previous.attempt == attempt
     before = previous if same_attempt else None
     conditions = _conditions(spec, observed, decision, generation)
-    jobs = {name: job_name(run, attempt, name) for name in observed}
+    jobs = {name: job_name(run, attempt, name) for name in observed if name in PhaseJobs.model_fields}
+    view = chosen_view(spec, observed)
     return DistillationRunStatus(
         phase=_run_phase(spec, observed, decision),
         observed_generation=generation,
@@ -211,8 +279,12 @@ def derive_status(
         conditions=_with_times(conditions, before.conditions if before else [], now),
         jobs=PhaseJobs(**jobs),
         artifacts=_artifacts(spec, observed, attempt_layout(spec, namespace, run, attempt)),
-        summary=Summary(**summarize(observed)),
-        results=PhaseResults(**results(observed)),
+        summary=Summary(**summarize(view)),
+        published=published(observed),
+        results=PhaseResults(
+            **{k: v for k, v in results(observed).items() if k in PhaseResults.model_fields}
+        ),
+        candidates=candidate_statuses(spec, observed, run=run, attempt=attempt),
         start_time=(before.start_time if before else None) or now,
         completion_time=((before.completion_time if before else None) or now) if decision.finished else None,
         message=_failure_message(decision),

@@ -15,13 +15,15 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from distillery import phases
+from distillery import layout, phases
 from distillery.api.manifest import load_manifest
 from distillery.api.resource import DistillationRun
 from distillery.api.status import DistillationRunStatus
+from distillery.collect.shards import merge_stored, shard_prefix
 from distillery.phases import Action, PhaseOutcome
 from distillery.runner import views
 from distillery.runner.process import PhaseExit, job_command, run_process
+from distillery.runner.shards import run_shards
 from distillery.runner.state import RunStore
 
 # A line at least this often while a phase prints nothing, so a person sees it is alive.
@@ -96,6 +98,7 @@ class LocalRunner:
         self.console = console or Console()
         self.env = {**QUIET_PROGRESS_ENV, **(env if env is not None else os.environ)}
         self.clock = clock
+        self.shards = 1
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -109,6 +112,7 @@ class LocalRunner:
             store.check_same_spec(attempt, run.spec)
             observed = phases.resumable(run.spec, store.observe(run.spec, attempt))
         store.record_spec(attempt, run.spec)
+        self.shards = run.spec.teacher.shards
         self._announce(run, attempt, observed)
         with tempfile.TemporaryDirectory(prefix="distillery-run-") as work:
             manifest = self._job_manifest(run, Path(work))
@@ -134,7 +138,8 @@ class LocalRunner:
             assert decision.action is Action.START and decision.phase is not None
             observed[decision.phase] = phases.PhaseOutcome.running()
             previous = self._write_status(run, store, attempt, observed, previous, None)
-            observed[decision.phase] = self._run_phase(store, attempt, phases.STEPS[decision.phase], manifest)
+            step = phases.step_named(run.spec, decision.phase)
+            observed[decision.phase] = self._run_phase(store, attempt, step, manifest)
 
     def _write_status(
         self,
@@ -169,9 +174,36 @@ class LocalRunner:
             return PhaseOutcome.failed(message, phases.INPUT_MISSING)
         store.forget_summary(attempt, step.name)
         self.console.print(views.phase_prefix(step.name) + Text(f"starting ({step.run_phase})", style="bold"))
-        exit_ = self._watch(step.name, job_command(step.name, manifest, attempt))
+        if step.name == phases.COLLECT and self.shards > 1:
+            return self._run_shards(store, attempt, step, manifest)
+        exit_ = self._watch(step.name, job_command(step.job, manifest, attempt, step.candidate))
         outcome = self._outcome(store, attempt, step, exit_)
         self._report_phase(step, outcome, exit_)
+        return outcome
+
+    def _run_shards(self, store: RunStore, attempt: int, step: phases.Step, manifest: Path) -> PhaseOutcome:
+        """teacher.shards > 1: one collect process per shard at once, then their summaries merged."""
+        collect = store.phase(attempt, step.name)
+        for index in range(self.shards):  # a shard's summary means 'finished': not an earlier run's
+            collect.delete(f"{shard_prefix(index)}/{layout.SUMMARY}")
+
+        def on_line(index: int, line: str) -> None:
+            if not line.startswith(JOB_RESULT_PREFIX):
+                text = f"[shard {index}] {line}"
+                self.console.print(views.output_line(step.name, text), soft_wrap=True, highlight=False)
+
+        command = job_command(step.name, manifest, attempt)
+        exits = run_shards(command, self.shards, on_line=on_line, env=self.env)
+        merge_stored(collect, self.shards)
+        slowest = max(exits, key=lambda exit_: exit_.seconds)
+        if any(exit_.interrupted for exit_ in exits):
+            outcome = PhaseOutcome.failed(f"interrupted after {slowest.seconds:.0f} s", phases.INTERRUPTED)
+        else:
+            failed = [(i, exit_) for i, exit_ in enumerate(exits) if not exit_.ok]
+            outcome = self._outcome(store, attempt, step, failed[0][1] if failed else slowest)
+            if failed and outcome.state is phases.State.SUCCEEDED:
+                outcome = PhaseOutcome.failed(f"shard {failed[0][0]}: {failed[0][1].error()}")
+        self._report_phase(step, outcome, slowest)
         return outcome
 
     def _watch(self, phase: str, command: list[str]) -> PhaseExit:
@@ -244,10 +276,15 @@ class LocalRunner:
             )
 
     def _finish(self, store: RunStore, status: DistillationRunStatus, attempt: int) -> RunResult:
-        report = store.read_report(attempt)
-        location = store.report_location(attempt) if report is not None else None
+        chosen = next((c.name for c in status.candidates if c.chosen), None)
+        report = store.read_report(attempt, chosen)
+        location = store.report_location(attempt, chosen) if report is not None else None
+        if status.candidates:  # a size sweep: its own report compares the candidates
+            location = store.sweep_report_location(attempt) if status.results.sweep else None
         self.console.print()
         self.console.print(views.summary_table(status))
+        if status.candidates:
+            self.console.print(views.candidates_table(status))
         if report is not None:
             views.print_report(self.console, report)
         if location:

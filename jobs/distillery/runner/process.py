@@ -20,7 +20,7 @@ TAIL_LINES = 40
 ERROR_MARK = ": error: "
 
 
-def job_command(phase: str, manifest: Path, attempt: int) -> list[str]:
+def job_command(phase: str, manifest: Path, attempt: int, candidate: str | None = None) -> list[str]:
     """Exactly the arguments a Kubernetes Job of this phase runs with."""
     return [
         sys.executable,
@@ -31,6 +31,7 @@ def job_command(phase: str, manifest: Path, attempt: int) -> list[str]:
         str(manifest),
         "--attempt",
         str(attempt),
+        *(["--candidate", candidate] if candidate else []),
     ]
 
 

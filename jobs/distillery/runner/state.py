@@ -113,14 +113,23 @@ class RunStore:
                 missing.append(store.uri_for(need.key))
         return missing
 
-    def read_report(self, attempt: int) -> dict[str, Any] | None:
+    def read_report(self, attempt: int, candidate: str | None = None) -> dict[str, Any] | None:
+        """The evaluation report (of `candidate`, the one a size sweep chose, when given)."""
+        step = layout.candidate_step(phases.EVALUATE, candidate)
         try:
-            value = self.phase(attempt, phases.EVALUATE).read_json(layout.EVALUATE_REPORT_JSON)
+            value = self.phase(attempt, step).read_json(layout.EVALUATE_REPORT_JSON)
         except ArtifactNotFound:
             return None
         return value if isinstance(value, dict) else None
 
-    def report_location(self, attempt: int) -> str:
+    def report_location(self, attempt: int, candidate: str | None = None) -> str:
         """Where a person opens the report: a local path for file://, else its URI."""
-        uri = self.phase(attempt, phases.EVALUATE).uri_for(layout.EVALUATE_REPORT_HTML)
-        return uri.removeprefix("file://") if uri.startswith("file://") else uri
+        step = layout.candidate_step(phases.EVALUATE, candidate)
+        return _openable(self.phase(attempt, step).uri_for(layout.EVALUATE_REPORT_HTML))
+
+    def sweep_report_location(self, attempt: int) -> str:
+        return _openable(self.phase(attempt, layout.SWEEP).uri_for(layout.SWEEP_REPORT_HTML))
+
+
+def _openable(uri: str) -> str:
+    return uri.removeprefix("file://") if uri.startswith("file://") else uri

@@ -87,10 +87,17 @@ def _load_attempt(
         summary = _read_json(store, f"{name}/{layout.SUMMARY}")
         if isinstance(summary, dict):
             summaries[name] = summary
-    report = _read_json(store, f"{phases.EVALUATE}/{layout.EVALUATE_REPORT_JSON}")
+    chosen = next((c.name for c in status.candidates if c.chosen), None) if status else None
+    evaluate = layout.candidate_step(phases.EVALUATE, chosen)  # a size sweep: the chosen candidate's
+    report = _read_json(store, f"{evaluate}/{layout.EVALUATE_REPORT_JSON}")
     location = None
     if isinstance(report, dict):
-        location = store.uri_for(f"{phases.EVALUATE}/{layout.EVALUATE_REPORT_HTML}").removeprefix("file://")
+        shown = (
+            f"{layout.SWEEP}/{layout.SWEEP_REPORT_HTML}"
+            if chosen
+            else f"{evaluate}/{layout.EVALUATE_REPORT_HTML}"
+        )
+        location = store.uri_for(shown).removeprefix("file://")
     return StoredRun(
         attempt_uri=store.uri_for(),
         attempt=attempt,

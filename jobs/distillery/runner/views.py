@@ -189,3 +189,23 @@ def summary_table(status: DistillationRunStatus) -> Table:
         for key, value in numbers.items():
             table.add_row(key.replace("_", " "), "", "", _format(key, value))
     return table
+
+
+def candidates_table(status: DistillationRunStatus) -> Table:
+    """A size sweep's candidates: size, numbers, gates, and which one the sweep chose."""
+    table = Table(title="Candidates (smallest that passes every gate is chosen)", title_justify="left")
+    for column in ("candidate", "base model", "phase", "parameters", "pass rate", "p95 ms", "gates", ""):
+        table.add_column(column)
+    for c in status.candidates:
+        gates = {True: Text("pass", style="green"), False: Text("fail", style="red")}.get(c.gates_passed, "-")
+        table.add_row(
+            c.name,
+            c.base_model,
+            c.phase,
+            f"{c.parameters:,}" if c.parameters is not None else "-",
+            f"{c.contract_pass_rate:.0%}" if c.contract_pass_rate is not None else "-",
+            f"{c.latency_p95_ms:.0f}" if c.latency_p95_ms is not None else "-",
+            gates,
+            Text("chosen", style="bold green") if c.chosen else (c.message or "")[:60],
+        )
+    return table

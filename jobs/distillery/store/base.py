@@ -13,6 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,6 +24,14 @@ log = logging.getLogger("distillery.store")
 
 READ_CHUNK = 1 << 16
 PROGRESS_EVERY_S = 10.0
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """An object's bytes and its tag (S3: the ETag; file://: a SHA-256 of the content)."""
+
+    data: bytes
+    tag: str
 
 
 class ArtifactStore(ABC):
@@ -77,6 +86,19 @@ class ArtifactStore(ABC):
     @abstractmethod
     def download_file(self, key: str, path: str | Path) -> None:
         """Write the object at `key` to the local file `path`, creating its parent directories."""
+
+    @abstractmethod
+    def read_versioned(self, key: str) -> Versioned:
+        """The object at `key` with the tag a conditional write compares against."""
+
+    @abstractmethod
+    def write_conditional(self, key: str, data: bytes, *, if_match: str | None = None) -> str:
+        """Store `data` at `key` only if it is unchanged since it was read; returns the new tag.
+
+        `if_match=None` creates the object only if it does not exist (S3 `If-None-Match: *`);
+        otherwise the object must still carry that tag (S3 `If-Match`). Raises PreconditionFailed
+        when the condition does not hold: of two writers racing from the same read, one loses.
+        """
 
     # ---- shared helpers ------------------------------------------------------------------------
 

@@ -25,8 +25,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from distillery.errors import ArtifactNotFound, StoreError
-from distillery.store.base import PROGRESS_EVERY_S, ArtifactStore
+from distillery.errors import ArtifactNotFound, PreconditionFailed, StoreError
+from distillery.store.base import PROGRESS_EVERY_S, ArtifactStore, Versioned
 from distillery.store.keys import as_directory, clean_key, clean_prefix, join_prefix
 
 log = logging.getLogger("distillery.store")
@@ -37,6 +37,8 @@ MB = 1024 * 1024
 # Multipart above 8 MB in 8 MB parts (S3 and moto reject parts under 5 MB except the last).
 TRANSFER = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, max_concurrency=4)
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# A conditional PUT that lost (412), or raced another conditional write of the same key (409).
+PRECONDITION_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 _FAILURES = (ClientError, BotoCoreError, boto3.exceptions.Boto3Error)
 _loader_lock = threading.Lock()
 _shared_loader: Any = None
@@ -187,6 +189,31 @@ class S3Store(ArtifactStore):
             self._client.download_file(self._bucket, name, str(target), Config=TRANSFER, Callback=progress)
         except _FAILURES as exc:
             raise self._error(exc, "download", name) from exc
+
+    def read_versioned(self, key: str) -> Versioned:
+        name = self._name(key)
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=name)
+            with response["Body"] as body:
+                return Versioned(body.read(), response["ETag"])
+        except _FAILURES as exc:
+            raise self._error(exc, "read", name) from exc
+
+    def write_conditional(self, key: str, data: bytes, *, if_match: str | None = None) -> str:
+        name = self._name(key)
+        condition = {"IfNoneMatch": "*"} if if_match is None else {"IfMatch": if_match}
+        try:
+            response = self._client.put_object(Bucket=self._bucket, Key=name, Body=data, **condition)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in PRECONDITION_CODES or (if_match is not None and code in NOT_FOUND_CODES):
+                wanted = "absent" if if_match is None else f"ETag {if_match}"
+                where = f"s3://{self._bucket}/{name}"
+                raise PreconditionFailed(f"{where} changed: expected {wanted} ({code})") from exc
+            raise self._error(exc, "write", name) from exc
+        except _FAILURES as exc:
+            raise self._error(exc, "write", name) from exc
+        return response["ETag"]
 
     def _upload(self, stream: BinaryIO, name: str) -> None:
         try:

@@ -37,8 +37,8 @@ class ProgressLog(TrainerCallback):
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any
     ) -> None:
-        if not logs or "loss" not in logs:
-            return
+        if not logs or "loss" not in logs or not state.is_world_process_zero:
+            return  # under torchrun rank 0 alone logs (the loss is already gathered over ranks)
         now, tokens = time.monotonic(), int(getattr(state, "num_input_tokens_seen", 0) or 0)
         then, before = self._last_tokens
         rate = (tokens - before) / (now - then) if now > then and tokens > before else None
@@ -64,7 +64,7 @@ class ProgressLog(TrainerCallback):
         )
 
     def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
-        if time.monotonic() - self._last_line >= PROGRESS_EVERY_SECONDS:
+        if state.is_world_process_zero and time.monotonic() - self._last_line >= PROGRESS_EVERY_SECONDS:
             self._last_line = time.monotonic()
             log.info("step %d/%d (training)", state.global_step, state.max_steps)
 
@@ -111,9 +111,23 @@ class StopOnSignal(TrainerCallback):
         self.received = number
 
     def on_step_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        if args.world_size > 1:
+            self._agree(args)
         if self.received is not None:
             control.should_save = True
             control.should_training_stop = True
+
+    def _agree(self, args: Any) -> None:
+        """Under DDP every rank must stop after the same step (else the others hang in the next
+        all-reduce): one tiny all-reduce per step tells each rank whether any rank got a signal."""
+        import torch
+        import torch.distributed as dist
+
+        flag = torch.tensor([0 if self.received is None else 1], device=args.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # every rank, every step: a collective
+        if flag.item() and self.received is None:
+            log.warning("another rank received a signal: saving a checkpoint and stopping after this step")
+            self.received = int(signal.SIGTERM)
 
     def restore(self) -> None:
         for number, previous in self._previous.items():
@@ -137,8 +151,12 @@ def fetch_newest_checkpoint(store: ArtifactStore, output_dir: Path) -> Path | No
         return None
     step = steps[-1]
     local = output_dir / f"checkpoint-{step}"
+    fetched = output_dir / f"checkpoint-{step}.fetched"
+    if fetched.exists():  # another rank on this node fetched it first (main_process_first)
+        return local
     store.download_dir(f"{layout.TRAIN_CHECKPOINTS}checkpoint-{step}/", local)
     (local / COMPLETE).unlink(missing_ok=True)
+    fetched.touch()
     log.info(
         "resuming from checkpoint %d (%s)",
         step,

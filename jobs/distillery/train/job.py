@@ -5,17 +5,17 @@ Reads `train.jsonl` / `validation.jsonl` from the curate phase; writes to the tr
 `checkpointEverySteps` and on SIGTERM, and `summary.json`. A restarted pod resumes from the newest
 complete checkpoint in the store instead of starting over.
 
-Several GPUs: when `resources.gpus > 1` and the pod sees more than one CUDA device, the job
-re-launches itself under `torch.distributed.run` (one process per GPU, data-parallel through the
-Trainer); only rank 0 writes to the store. This path is GPU-only and not exercised by the CPU tests.
+Several processes (`resources.gpus > 1`, `processesPerNode > 1` or `nodes > 1`): this process
+becomes the pod's launcher of torchrun (train/launch.py), whose workers run this same module under
+DDP (or FSDP): rank 0 alone writes checkpoints and outputs; the newest checkpoint is downloaded once
+per node (local rank 0, the other ranks wait at a barrier). The CPU tests run it with gloo.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -26,6 +26,7 @@ from distillery import layout
 from distillery.context import JobContext
 from distillery.errors import ArtifactNotFound, PhaseInputMissing, TrainingError, TrainingInterrupted
 from distillery.store import ArtifactStore
+from distillery.train.launch import WORK_DIR_ENV, WorldPlan, launch, plan_world
 from distillery.train.strategy import TrainStrategy, choose_strategy, detect_device
 
 log = logging.getLogger(__name__)
@@ -57,45 +58,65 @@ def peak_memory_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
-def _distributed_world(ctx: JobContext) -> int:
-    import torch
-
-    wanted = ctx.run.spec.student.resources.gpus
-    if wanted <= 1 or "LOCAL_RANK" in os.environ or not torch.cuda.is_available():
-        return 1
-    return min(wanted, torch.cuda.device_count())
+def _under_torchrun() -> bool:
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
-def _relaunch_distributed(ctx: JobContext, processes: int) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        f"--nproc-per-node={processes}",
-        "-m",
-        "distillery.cli.job",
-        "train",
-        "--manifest",
-        str(ctx.manifest_path),
-        "--attempt",
-        str(ctx.attempt),
-    ]
-    log.info("training data-parallel on %d GPUs: %s", processes, " ".join(command))
-    if subprocess.run(command, check=False).returncode != 0:
-        raise TrainingError(f"distributed training on {processes} GPUs failed (see the rank logs above)")
+def _launch_workers(ctx: JobContext, plan: WorldPlan) -> dict[str, Any]:
+    """This pod's launcher: base model fetched once here, then torchrun; rank 0's summary from the store."""
+    from distillery.train import model as models
+
+    _check_gpus(ctx.run.spec.student.resources, plan.processes_per_node)
+    storage = ctx.run.spec.storage
+    base_model = ctx.run.spec.student.base_model
+    models.resolve_model_path(base_model, endpoint_url=storage.endpoint, region=storage.region)
+    job_args = ["train", "--manifest", str(ctx.manifest_path), "--attempt", str(ctx.attempt)]
+    job_args += ["--candidate", ctx.candidate] if ctx.candidate else []
+    launch(plan, job_args, dict(os.environ))
+    if plan.node_rank != 0:
+        return {}  # node rank 0 reports the run (its pod's termination message)
     return ctx.store("train").read_json(layout.SUMMARY)
 
 
+def _check_gpus(resources: Any, processes: int) -> None:
+    """One process per GPU needs that many visible GPUs; without CUDA the processes run on CPU (gloo)."""
+    import torch
+
+    if resources.gpus < 1:
+        return
+    if not torch.cuda.is_available():
+        log.warning(
+            "student.resources.gpus is %d but no CUDA device is visible: %d CPU processes (gloo)",
+            resources.gpus,
+            processes,
+        )
+        return
+    if torch.cuda.device_count() < processes:
+        raise TrainingError(
+            f"student.resources.gpus is {resources.gpus} but this pod sees {torch.cuda.device_count()} "
+            "CUDA device(s): one training process per GPU needs them all visible"
+        )
+
+
+def _work_dir() -> Any:
+    """The node's shared work dir when a launcher gave one (ranks share the fetched checkpoint)."""
+    shared = os.environ.get(WORK_DIR_ENV)
+    if shared and _under_torchrun():
+        return contextlib.nullcontext(shared)
+    return tempfile.TemporaryDirectory(prefix="distillery-train-")
+
+
 def run(ctx: JobContext) -> dict[str, Any]:
-    """Train the student; returns (and stores) the summary."""
-    processes = _distributed_world(ctx)
-    if processes > 1:
-        return _relaunch_distributed(ctx, processes)
+    """Train the student (or, for several processes, launch torchrun); returns (and stores) the summary."""
     spec = ctx.run.spec
+    if not _under_torchrun():
+        plan = plan_world(spec.student.resources, dict(os.environ))
+        if plan.distributed:
+            return _launch_workers(ctx, plan)
     storage = spec.storage
     train_store = ctx.store("train")
     train_records, validation_records = read_examples(ctx.store("curate"))
-    with tempfile.TemporaryDirectory(prefix="distillery-train-") as work:
+    with _work_dir() as work:
         return train_to_store(
             spec.student,
             train_records,
@@ -122,6 +143,7 @@ def train_to_store(
 
     `strategy` (how examples are batched) is chosen from the device unless given (bench/train.py
     gives the seed's configuration to compare against)."""
+    from distillery.train import distillation
     from distillery.train import model as models
     from distillery.train.callbacks import CheckpointSync, ProgressLog, StopOnSignal, fetch_newest_checkpoint
     from distillery.train.data import check_prepared_size, prepare
@@ -143,9 +165,13 @@ def train_to_store(
     )
     if strategy is None:
         strategy = choose_strategy(student.training, detect_device())
+    kd = distillation.prepare(student, tokenizer, data, store, endpoint_url=endpoint_url, region=region)
+    strategy = distillation.unpacked(strategy) if kd else strategy
     log.info("strategy: %s", strategy.describe())
     model = models.load_model(base_path, method=student.method, attention=strategy.attention)
-    output_dir = work_dir / "trainer"
+    parameters = int(model.num_parameters())  # the base model's size, before the adapter (a sweep's rule)
+    # Each rank its own Trainer dir (every rank saves its rng state); one fetched checkpoint per node.
+    output_dir = work_dir / f"trainer-rank{os.environ.get('RANK', '0')}"
     progress, sync, stop = ProgressLog(), CheckpointSync(store), StopOnSignal()
     try:
         trainer = build_trainer(
@@ -157,9 +183,11 @@ def train_to_store(
             train_dataset=data.train,
             eval_dataset=data.validation,
             callbacks=[progress, sync, stop],
+            kd=kd[:2] if kd else None,
         )
         check_prepared_size(trainer, data.examples, strategy.packing)
-        resume = fetch_newest_checkpoint(store, output_dir)
+        with trainer.args.main_process_first(local=True, desc="fetching the newest checkpoint"):
+            resume = fetch_newest_checkpoint(store, work_dir / "resume")
         cpu_started = time.process_time()
         result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
         train_cpu_seconds = time.process_time() - cpu_started
@@ -196,10 +224,14 @@ def train_to_store(
             "train_cpu_seconds": round(train_cpu_seconds, 2),
             "wall_seconds": round(time.monotonic() - started, 2),
             "peak_memory_bytes": peak_memory_bytes(),
+            "parameters": parameters,
             "base_model": student.base_model,
             "method": student.method,
             "packing": strategy.packing,
             "strategy": strategy.describe(),
+            "world_size": trainer.args.world_size,
+            "nodes": student.resources.nodes,
+            "distillation": kd[2] if kd else None,
         },
     )
     log.info(

@@ -67,7 +67,22 @@ def sft_config(
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        # LoRA leaves no trainable parameter unused; saying so spares DDP a graph walk and a warning.
+        ddp_find_unused_parameters=False,
+        **fsdp_options(student),
     )
+
+
+def fsdp_options(student: StudentSpec) -> dict[str, Any]:
+    """Trainer arguments for `resources.distributed: fsdp` (none for ddp)."""
+    if student.resources.distributed != "fsdp":
+        return {}
+    # FSDP2 (transformers' default version), full shard: parameters resharded after each forward,
+    # each decoder layer wrapped on its own (the model's _no_split_modules).
+    return {
+        "fsdp": True,
+        "fsdp_config": {"reshard_after_forward": True, "auto_wrap_policy": "TRANSFORMER_BASED_WRAP"},
+    }
 
 
 def build_trainer(
@@ -80,12 +95,21 @@ def build_trainer(
     train_dataset: Any,
     eval_dataset: Any | None,
     callbacks: list[Any],
+    kd: Any | None = None,
 ) -> Any:
-    """An SFTTrainer wrapping `model` in a fresh LoRA adapter; TRL's template errors become TrainingError."""
+    """An SFTTrainer wrapping `model` in a fresh LoRA adapter; TRL's template errors become TrainingError.
+
+    `kd` (distillation spec, teacher scores) makes it the logit-KD subclass (kd.py)."""
     from trl import SFTTrainer
 
+    trainer_class: Any = SFTTrainer
+    extra: dict[str, Any] = {}
+    if kd is not None:
+        from distillery.train.kd import LogitKDTrainer
+
+        trainer_class, extra = LogitKDTrainer, {"kd": kd}
     try:
-        trainer = SFTTrainer(
+        trainer = trainer_class(
             model=model,
             args=sft_config(student, output_dir, strategy, has_validation=eval_dataset is not None),
             train_dataset=train_dataset,
@@ -93,6 +117,7 @@ def build_trainer(
             processing_class=tokenizer,
             peft_config=lora_config(student),
             callbacks=callbacks,
+            **extra,
         )
     except ValueError as exc:
         message = str(exc)

@@ -22,7 +22,7 @@ groups:
         expr: |-
           (time() - distillery_run_phase_start_timestamp_seconds) > {{ .Values.prometheusRule.stuckPhaseSeconds }}
           and on (namespace, run)
-          (max by (namespace, run) (distillery_run_phase{phase=~"Pending|Collecting|Curating|Training|Evaluating|Publishing"}) == 1)
+          (max by (namespace, run) (distillery_run_phase{phase=~"Pending|Collecting|Curating|Training|Evaluating|Sweeping|Publishing"}) == 1)
         for: 5m
         labels:
           severity: warning

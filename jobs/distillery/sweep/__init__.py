@@ -1,0 +1,1 @@
+"""The size sweep's last step: compare the candidates and choose the run's student."""
