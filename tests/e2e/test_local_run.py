@@ -38,8 +38,13 @@ from distillery.fakes.anthropic_server import FakeAnthropicServer, sinc_scatter_
 
 pytestmark = pytest.mark.slow
 
-# Smaller than the demo's defaults, still enough for the student to learn the contract.
-PIPELINE = DemoSettings(prompts=160, held_out=12, epochs=8)
+# The demo's own settings: this test is `distillery demo`, and asserts what its README section claims.
+PIPELINE = DemoSettings()
+# Floors that held for every training seed tried (42, 7, 1: margins 0.33 / 0.25 / 0.17, novel
+# agreement 0.46 / 0.38 / 0.29), so a machine that rounds differently still passes; the default seed's
+# numbers are in README.
+MIN_AGREEMENT_MARGIN = 0.15  # student agreement minus the best constant answer's
+MIN_NOVEL_AGREEMENT = 0.25  # on held-out prompts whose teacher answer is in no training example
 # Only the mechanics of kill and resume matter here: a few steps, checkpoints often.
 RESUMABLE = DemoSettings(prompts=48, held_out=4, epochs=4, checkpoint_every_steps=4, max_new_tokens=48)
 KILL_DEADLINE_S = 240
@@ -62,6 +67,8 @@ def jsonl_count(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.strip())
 
 
+# The demo's 570 training steps: 2 min 5 s at load ~2, 17 min on the 2 cores shared at load ~11.
+@pytest.mark.timeout(1800)
 def test_demo_pipeline_end_to_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,8 +95,7 @@ def test_demo_pipeline_end_to_end(
     assert jsonl_count(curate_dir / layout.CURATE_TRAIN) == curate["train"] == train["examples"]
     assert result.status.summary.examples == curate["train"]
 
-    # The student learnt the output format (the seed's schema); the base model did not. Whether it
-    # learnt the input-keyed behaviour is the learning test's to prove (this run is smaller).
+    # The student learnt the output format (the seed's schema); the base model did not.
     report = result.report
     assert report is not None
     rates = {name: report["models"][name]["contract_pass_rate"] for name in ("base", "student", "teacher")}
@@ -102,13 +108,25 @@ def test_demo_pipeline_end_to_end(
     assert schema["student"] >= schema["base"] + 0.4
     assert Path(result.report_location or "").is_file()
 
-    # The evaluation measured learning against a memorised answer, on answers never trained on.
+    # The student generalises: on held-out prompts it gives the teacher's exact answer far more often
+    # than one memorised answer could, including answers that no training example holds. Whether its
+    # gates pass depends on the seed (README), so it is reported, not asserted.
     evaluate = summary(tmp_path, "evaluate")
+    agreement, novel = evaluate["teacher_agreement"], evaluate["teacher_agreement_novel"]
+    with capsys.disabled():  # the numbers README quotes, shown with -s
+        print(
+            f"\nagreement {agreement} vs best constant {evaluate['best_constant_agreement']} "
+            f"(margin {evaluate['agreement_margin']}); novel {evaluate['novel_held_out']}/"
+            f"{PIPELINE.held_out} agreement {novel}; input rules {evaluate['input_rule_pass_rate']}; "
+            f"pass rates {rates}; {elapsed:.0f} s"
+        )
     assert evaluate["novel_held_out"] >= PIPELINE.held_out / 2
-    assert evaluate["agreement_margin"] == round(
-        evaluate["teacher_agreement"]["student"] - evaluate["best_constant_agreement"], 6
-    )
+    constant = evaluate["best_constant_agreement"]
+    assert evaluate["agreement_margin"] == round(agreement["student"] - constant, 6)
+    assert evaluate["agreement_margin"] >= MIN_AGREEMENT_MARGIN
+    assert novel["student"] >= MIN_NOVEL_AGREEMENT and novel["base"] == 0.0
     assert evaluate["input_rule_pass_rate"]["teacher"] == 1.0
+    assert evaluate["input_rule_pass_rate"]["student"] > evaluate["input_rule_pass_rate"]["base"]
     assert (
         report["provenance"]["teacher_model_returned"]
         and report["provenance"]["collected"] == PIPELINE.prompts

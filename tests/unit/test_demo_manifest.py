@@ -63,4 +63,4 @@ def test_demo_contract_is_the_examples_contract_plus_the_input_rules() -> None:
 
 def test_demo_held_out_prompts_are_never_trained_on() -> None:
     train, held_out = split_prompts(DemoSettings())
-    assert len(train) == 300 and len(held_out) == 24 and not set(train) & set(held_out)
+    assert len(train) == 800 and len(held_out) == 24 and not set(train) & set(held_out)
