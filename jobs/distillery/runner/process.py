@@ -64,7 +64,7 @@ def _pump(stream, lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-def _stop(process: subprocess.Popen[str], grace: float) -> None:
+def stop_child(process: subprocess.Popen[str], grace: float) -> None:
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
@@ -73,6 +73,21 @@ def _stop(process: subprocess.Popen[str], grace: float) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def start_child(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """A child process whose stdout and stderr come back as one stream of text lines."""
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        bufsize=1,
+        env=env,
+    )
 
 
 def run_process(
@@ -91,17 +106,7 @@ def run_process(
     """
     child_env = {**(env if env is not None else os.environ), "PYTHONUNBUFFERED": "1"}
     started = time.monotonic()
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        bufsize=1,
-        env=child_env,
-    )
+    process = start_child(command, child_env)
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True)
     reader.start()
@@ -119,7 +124,7 @@ def run_process(
             on_line(line)
         returncode = process.wait()
     except KeyboardInterrupt:
-        _stop(process, stop_grace)
+        stop_child(process, stop_grace)
         return PhaseExit(process.returncode, time.monotonic() - started, list(tail), interrupted=True)
     finally:
         reader.join(timeout=5)

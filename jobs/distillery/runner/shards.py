@@ -10,34 +10,19 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 
 from distillery.collect.shards import SHARD_INDEX_ENV
-from distillery.runner.process import STOP_GRACE_SECONDS, TAIL_LINES, PhaseExit, _stop
+from distillery.runner.process import STOP_GRACE_SECONDS, TAIL_LINES, PhaseExit, start_child, stop_child
 
 
 def _pump(index: int, stream, lines: queue.Queue[tuple[int, str | None]]) -> None:
     for line in stream:
         lines.put((index, line.rstrip("\n")))
     lines.put((index, None))
-
-
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        bufsize=1,
-        env=env,
-    )
 
 
 def run_shards(
@@ -57,7 +42,7 @@ def run_shards(
     """
     base = {**(env if env is not None else os.environ), "PYTHONUNBUFFERED": "1"}
     started = time.monotonic()
-    processes = [_start(command, base | {SHARD_INDEX_ENV: str(i)}) for i in range(shards)]
+    processes = [start_child(command, base | {SHARD_INDEX_ENV: str(i)}) for i in range(shards)]
     lines: queue.Queue[tuple[int, str | None]] = queue.Queue()
     readers = [
         threading.Thread(target=_pump, args=(i, process.stdout, lines), daemon=True)
@@ -85,7 +70,7 @@ def run_shards(
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)  # all at once: each then has the whole grace
         for process in processes:
-            _stop(process, stop_grace)
+            stop_child(process, stop_grace)
         seconds = time.monotonic() - started
         return [
             PhaseExit(p.returncode, seconds, list(t), interrupted=True)
