@@ -229,7 +229,10 @@ def parse_select(select: str, count: int, *, where: str) -> list[int]:
         if low > high:
             raise PromptSourceError(f"{where}: range {part!r} is reversed")
         if high >= count:
-            raise PromptSourceError(f"{where}: index {high} is out of range (there are {count} base prompts)")
+            raise PromptSourceError(
+                f"{where}: index {max(low, count)} is out of range "
+                f"(there are {count} base prompts, indices 0-{count - 1})"
+            )
         chosen.update(range(low, high + 1))
     return sorted(chosen)
 

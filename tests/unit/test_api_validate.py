@@ -146,7 +146,13 @@ BAD_MANIFESTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "modifier-out-of-range",
         _set("spec.prompts.expand", {"modifiers": [{"text": "Be brief.", "select": "0-40"}]}),
-        "spec.prompts.expand.modifiers[0].select: index 16 is out of range (16 inline base prompts",
+        "spec.prompts.expand.modifiers[0].select: index 16 is out of range "
+        "(there are 16 base prompts, indices 0-15)",
+    ),
+    (
+        "modifier-reversed-range",
+        _set("spec.prompts.expand", {"modifiers": [{"text": "Be brief.", "select": "5-2"}]}),
+        "spec.prompts.expand.modifiers[0].select: range '5-2' is reversed",
     ),
     (
         "samples-without-temperature",

@@ -48,7 +48,10 @@ def test_dedupe_and_samples() -> None:
 
 
 def test_select_out_of_range_names_the_modifier() -> None:
-    with pytest.raises(PromptSourceError, match=r"modifiers\[0\]\.select: index 15 is out of range"):
+    with pytest.raises(
+        PromptSourceError,
+        match=r"modifiers\[0\]\.select: index 2 is out of range \(there are 2 base prompts, indices 0-1\)",
+    ):
         resolve_prompts(spec([{"inline": ["a", "b"]}], modifiers=[{"text": "x", "select": "0-15"}]))
     assert parse_select("0-2, 5", 6, where="w") == [0, 1, 2, 5]
 

@@ -181,32 +181,21 @@ def _check_sampling(run: DistillationRun) -> Iterator[str]:
         )
 
 
-def _selected_indices(select: str) -> list[int]:
-    if select == "all":
-        return []
-    indices: list[int] = []
-    for part in select.split(","):
-        low, _, high = part.strip().partition("-")
-        indices.extend(range(int(low), int(high or low) + 1))
-    return indices
-
-
 def _check_modifiers(run: DistillationRun) -> Iterator[str]:
+    """A modifier's select against the inline base prompts (other sources are counted at collect time),
+    by the rule collect applies (prompts.parse_select)."""
+    from distillery.errors import PromptSourceError
+    from distillery.prompts import parse_select
+
     sources = run.spec.prompts.sources
     if not all(source.inline is not None for source in sources):
-        return  # counts of other sources are only known at collect time
+        return
     base_count = sum(len(source.inline or []) for source in sources)
     for index, modifier in enumerate(run.spec.prompts.expand.modifiers):
-        for part in modifier.select.split(","):
-            low, _, high = part.strip().partition("-")
-            if high and low.isdigit() and int(high) < int(low):
-                yield f"spec.prompts.expand.modifiers[{index}].select: range {part.strip()!r} is reversed"
-        beyond = [i for i in _selected_indices(modifier.select) if i >= base_count]
-        if beyond:
-            yield (
-                f"spec.prompts.expand.modifiers[{index}].select: index {beyond[0]} is out of range "
-                f"({base_count} inline base prompts, indices 0-{base_count - 1})"
-            )
+        try:
+            parse_select(modifier.select, base_count, where=f"spec.prompts.expand.modifiers[{index}].select")
+        except PromptSourceError as error:
+            yield str(error)
 
 
 def _check_pricing(run: DistillationRun) -> Iterator[str]:
