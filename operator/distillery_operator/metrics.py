@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from distillery.api.status import Condition, DistillationRunStatus
+from distillery.api.status import Condition, DistillationRunStatus, Phase
 from distillery.phases.machine import BUDGET_EXCEEDED, COLLECTED, NOTHING_COLLECTED
 from distillery_operator.attempts import parse_time
 
-PHASES = (
-    "Pending",
-    "Collecting",
-    "Curating",
-    "Training",
-    "Evaluating",
-    "Sweeping",
-    "Publishing",
-    "Succeeded",
-    "Failed",
-)
+PHASES: tuple[str, ...] = get_args(Phase)  # one gauge series per status.phase value, as the API names them
 RUN = ("namespace", "run")
 
 
